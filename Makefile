@@ -1,0 +1,48 @@
+# Greeter's one setup command and one test command (CI's .ci/run runs exactly these, then the linters and sam build).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Debian packages the tests need: GStreamer (the camera pipeline smoke test), shellcheck (the Pi installer).
+SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+	gstreamer1.0-plugins-ugly gstreamer1.0-libav shellcheck
+
+.PHONY: setup system-packages test lint build demo bench clean
+
+setup: system-packages $(BIN)/pytest ## Install everything the tests, linters, demo and benchmarks need.
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/pytest: requirements-dev.txt layers/common/requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), f"Greeter needs Python 3.13 (Lambda python3.13), got {sys.version}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+test: ## Run the whole offline test suite.
+	$(BIN)/pytest
+
+lint: ## Static checks: ruff, cfn-lint, sam validate --lint.
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region eu-west-1
+
+build: ## sam build, without Docker.
+	$(BIN)/sam build
+
+demo: ## The local demo: the pipeline on moto, two people, one recorded visit, the emails it sends.
+	$(BIN)/python -m bench.demo
+
+bench: ## The benchmarks (figures go to stdout and bench/results/).
+	$(BIN)/python -m bench.match_pipeline
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -1,0 +1,1 @@
+"""Code shared by every Greeter function (deployed as the GreeterCommonLayer)."""
