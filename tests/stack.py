@@ -9,6 +9,8 @@ wrong Ref in the template therefore fails a test.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import json
 import re
@@ -72,7 +74,13 @@ for _tag in _INTRINSICS:
 
 
 def load_template(path: Path = TEMPLATE) -> dict:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return copy.deepcopy(_parse_template(path.read_text()))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_template(text: str) -> dict:
+    """Parsing the YAML is most of a deploy's time; each test still gets its own copy."""
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
 class _NoValue:
@@ -108,6 +116,7 @@ class Stack:
             for logical_id, resource in self.template["Resources"].items()
             if "Condition" not in resource or self._condition(resource["Condition"])
         }
+        self.resources.update(_sam_generated_resources(self.resources))
 
     # ------------------------------------------------------------------ parameters and conditions
     def _parameter_values(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -271,6 +280,22 @@ class Stack:
         for name, value in self.function_environment(logical_id).items():
             monkeypatch.setenv(name, value)
         return import_function(self.function_code_dir(logical_id), monkeypatch)
+
+
+# Resources SAM's transform adds for a function's events, named <function><event>, that a template may
+# reference (e.g. a queue policy naming the rule that sends to it); they deploy as placeholders.
+_SAM_EVENT_RESOURCE_TYPES = {"EventBridgeRule": "AWS::Events::Rule", "Schedule": "AWS::Events::Rule"}
+
+
+def _sam_generated_resources(resources: dict[str, dict]) -> dict[str, dict]:
+    generated = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
+            if event.get("Type") in _SAM_EVENT_RESOURCE_TYPES:
+                generated[f"{logical_id}{event_id}"] = {"Type": _SAM_EVENT_RESOURCE_TYPES[event["Type"]]}
+    return generated
 
 
 _FUNCTIONS_DIR = ROOT / "functions"

@@ -1,0 +1,133 @@
+"""Frame search's wiring in template.yaml: trigger, guardrails (cap alarm, budget), snapshots, and both modes."""
+
+import pytest
+from stack import Stack
+
+
+def props(stack: Stack, logical_id: str) -> dict:
+    return stack.resolve(stack.resources[logical_id]["Properties"])
+
+
+def statements(stack: Stack, logical_id: str, document: str = "PolicyDocument") -> list[dict]:
+    return props(stack, logical_id)[document]["Statement"]
+
+
+def function_statements(stack: Stack, logical_id: str) -> list[dict]:
+    return [s for policy in props(stack, logical_id)["Policies"] if "Statement" in policy for s in policy["Statement"]]
+
+
+def test_crops_reach_the_function_through_an_eventbridge_rule_on_the_crops_bucket(stack_factory):
+    stack = stack_factory(DetectionMode="FrameSearch")
+    bucket = props(stack, "CropsBucket")
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    [rule] = props(stack, "FrameSearchFunction")["Events"].values()
+    assert rule["Type"] == "EventBridgeRule"
+    pattern = rule["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"] == {
+        "bucket": {"name": [stack.ref("CropsBucket")]},
+        "object": {"key": [{"wildcard": "crops/*.jpg"}]},
+    }
+    # Nothing vanishes: undeliverable events and failed invocations both land in the failure queue, alarmed.
+    queue_arn = stack.get_att("FrameSearchFailureQueue", "Arn")
+    assert rule["Properties"]["DeadLetterConfig"] == {"Arn": queue_arn}
+    on_failure = props(stack, "FrameSearchFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": queue_arn}
+    [allow_rule] = [s for s in statements(stack, "FrameSearchFailureQueuePolicy") if s["Effect"] == "Allow"]
+    assert allow_rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow_rule["Condition"]["ArnEquals"]["aws:SourceArn"] == stack.get_att(
+        "FrameSearchFunctionCropUploaded", "Arn"
+    )
+    assert props(stack, "FrameSearchFailuresAlarm")["AlarmActions"] == [stack.ref("OpsTopic")]
+
+
+def test_the_function_may_touch_only_what_it_needs(stack_factory):
+    stack = stack_factory(DetectionMode="FrameSearch")
+    granted = {}
+    for statement in function_statements(stack, "FrameSearchFunction"):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            granted[action] = statement["Resource"]
+    bucket_arn = stack.get_att("CropsBucket", "Arn")
+    assert granted == {
+        "dynamodb:GetItem": stack.get_att("FrameSearchStateTable", "Arn"),
+        "dynamodb:UpdateItem": stack.get_att("FrameSearchStateTable", "Arn"),
+        "rekognition:SearchFacesByImage": stack.get_att("FaceCollection", "Arn"),
+        "s3:GetObject": f"{bucket_arn}/crops/*",
+        "s3:DeleteObject": f"{bucket_arn}/crops/*",
+        "s3:ListBucket": bucket_arn,
+        "kinesis:PutRecord": stack.get_att("DetectionStream", "Arn"),
+        "kinesisvideo:DescribeStream": f"arn:aws:kinesisvideo:eu-west-1:123456789012:stream/{stack.name}-*/*",
+    }
+
+
+def test_the_cap_alarm_watches_the_metric_the_function_emits_and_tells_ops(frame_search):
+    stack = frame_search.stack
+    alarm = props(stack, "FrameSearchOverCapAlarm")
+    env = stack.function_environment("FrameSearchFunction")
+    assert alarm["MetricName"] == frame_search.app.Outcome.OVER_CAP.value
+    assert alarm["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == ("Sum", "GreaterThanThreshold", 0)
+    assert alarm["AlarmActions"] == [stack.ref("OpsTopic")]
+    assert env["SEARCHES_PER_MINUTE_PER_CAMERA"] == "60"
+
+
+def test_the_monthly_budget_watches_rekognition_and_may_notify_the_encrypted_ops_topic(stack_factory):
+    stack = stack_factory(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=40)
+    budget = props(stack, "FrameSearchBudget")
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": 40, "Unit": "USD"}
+    assert budget["Budget"]["CostFilters"] == {"Service": ["Amazon Rekognition"]}
+    assert (budget["Budget"]["TimeUnit"], budget["Budget"]["BudgetType"]) == ("MONTHLY", "COST")
+    for notification in budget["NotificationsWithSubscribers"]:
+        assert notification["Subscribers"] == [{"SubscriptionType": "SNS", "Address": stack.ref("OpsTopic")}]
+    # The ops topic is KMS-encrypted: Budgets needs both the topic policy and the key policy.
+    [publish] = [s for s in statements(stack, "TopicsPolicy") if s.get("Sid") == "BudgetsNotifyOps"]
+    assert publish["Principal"] == {"Service": "budgets.amazonaws.com"} and publish["Resource"] == stack.ref("OpsTopic")
+    [key_use] = [s for s in statements(stack, "TopicKey", "KeyPolicy") if s.get("Sid") == "BudgetsPublish"]
+    assert key_use["Principal"] == {"Service": "budgets.amazonaws.com"}
+
+
+def test_a_zero_budget_means_no_budget_and_no_grants_for_it(stack_factory):
+    stack = stack_factory(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=0)
+    assert "FrameSearchBudget" not in stack.resources
+    assert not [s for s in statements(stack, "TopicsPolicy") if "budgets" in str(s)]
+    assert not [s for s in statements(stack, "TopicKey", "KeyPolicy") if "budgets" in str(s)]
+
+
+@pytest.mark.parametrize("days", [0, 3])
+def test_snapshots_expire_and_only_the_match_function_may_read_them(stack_factory, days):
+    stack = stack_factory(DetectionMode="FrameSearch", MatchSnapshotDays=days)
+    rules = {rule["Id"]: rule for rule in props(stack, "CropsBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireCrops"]["Prefix"] == "crops/" and rules["ExpireCrops"]["ExpirationInDays"] == 1
+    assert rules["ExpireSnapshots"]["Prefix"] == "snapshots/"
+    assert rules["ExpireSnapshots"]["ExpirationInDays"] == max(days, 1)
+    snapshots = f"{stack.get_att('CropsBucket', 'Arn')}/snapshots/*"
+    match_reads = [s for s in function_statements(stack, "MatchFunction") if s.get("Resource") == snapshots]
+    search_writes = [s for s in function_statements(stack, "FrameSearchFunction") if s.get("Resource") == snapshots]
+    env = stack.function_environment("FrameSearchFunction")
+    if days:
+        assert match_reads == [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": snapshots}]
+        assert search_writes == [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": snapshots}]
+        assert env["KEEP_MATCH_SNAPSHOTS"] == "true"
+        assert stack.function_environment("MatchFunction")["SNAPSHOTS_BUCKET"] == stack.ref("CropsBucket")
+    else:
+        assert match_reads == [] and search_writes == []
+        assert env["KEEP_MATCH_SNAPSHOTS"] == "false"
+        assert stack.function_environment("MatchFunction")["SNAPSHOTS_BUCKET"] == ""
+
+
+def test_stream_processor_mode_deploys_no_frame_search(stack_factory):
+    stack = stack_factory(DetectionMode="StreamProcessor", MatchSnapshotDays=1)
+    assert not [logical_id for logical_id in stack.resources if logical_id.startswith(("FrameSearch", "Crops"))]
+    assert stack.function_environment("MatchFunction")["SNAPSHOTS_BUCKET"] == ""
+    assert not [s for s in statements(stack, "TopicsPolicy") if "budgets" in str(s)]
+
+
+def test_the_function_gets_every_configured_camera(stack_factory):
+    stack = stack_factory(DetectionMode="FrameSearch", Camera2="till", Camera3="back-office")
+    env = stack.function_environment("FrameSearchFunction")
+    assert env["CAMERAS"] == "entrance,till,back-office"
+    assert env["VIDEO_STREAM_PREFIX"] == f"{stack.name}-"
+    assert env["COLLECTION_ID"] == stack.ref("FaceCollection")
+    assert env["DETECTION_STREAM"] == stack.ref("DetectionStream")
