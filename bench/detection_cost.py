@@ -1,0 +1,429 @@
+"""What detection costs per store-month in each mode, on the same simulated store days.
+
+    python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
+
+One entrance camera. A stream processor bills every minute it runs, whoever is in view; frame search
+pays per face crop the camera sends, and the camera sends a crop when it first sees a face and then
+again after 10, 20, 40, 80, 120, 120... seconds while the same face stays in view (the Pi's defaults,
+pi/greeter_camera/detection_settings.py), at most 30 a minute. The simulated day (assumptions printed
+with the results, all parameters of `StoreDay`):
+  - the store is open 12 h; visitors arrive with a lunchtime and an after-work peak, alone (60%), in
+    pairs (30%) or threes (10%), and stay 12 min (median; lognormal);
+  - the entrance camera sees a visitor's face for ~4 s coming in; 15% linger at the display by the door
+    (20-90 s, looking away now and then, which breaks the track into several); 30% show their face again
+    for ~2 s on the way out;
+  - 3 staff on the floor each cross the camera's view twice an hour (~3 s): their faces are searched too.
+Prices are us-east-1 list prices (see PRICES and their sources); month = 30 open days.
+
+Prints the tables and writes them as markdown to bench/results/detection_cost.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float  # for `per` units
+    per: int
+    unit: str
+    source: str
+
+    @property
+    def each(self) -> float:
+        return self.usd / self.per
+
+    def __str__(self) -> str:
+        usd = f"{self.usd:.10f}".rstrip("0").rstrip(".")
+        return f"${usd} per {self.per:,} {self.unit}" if self.per > 1 else f"${usd} per {self.unit}"
+
+
+# us-east-1 list prices. Read on the pages named; the stream processor's per-minute price could not be read
+# from the live pricing page here (it renders client-side), so it is the figure AWS quotes and the seeds agree on.
+PRICES = {
+    "stream_face_search_minute": Price(
+        0.12,
+        1,
+        "minute of video a face-search stream processor analyses",
+        "aws.amazon.com/rekognition/pricing (Streaming Video Events, face search), as quoted in issue 7; seed 002 "
+        "gives $0.10-0.12/min, seed 003 $0.15/min in ap-northeast-1",
+    ),
+    "search_faces_by_image": Price(
+        0.001,
+        1,
+        "image (SearchFacesByImage; first 1M images a month)",
+        "aws.amazon.com/rekognition/pricing (Rekognition Image, first 1 million images: $0.0010 per image)",
+    ),
+    "face_storage": Price(
+        0.01, 1000, "faces stored for a month", "aws.amazon.com/rekognition/pricing (face metadata storage)"
+    ),
+    "kvs_consumed_gb": Price(
+        0.0085, 1, "GB of video read from Kinesis Video Streams", "aws.amazon.com/kinesis/video-streams/pricing"
+    ),
+    "s3_put": Price(0.005, 1000, "PUT requests (S3 Standard)", "aws.amazon.com/s3/pricing"),
+    "s3_get": Price(0.0004, 1000, "GET requests (Rekognition reading the crop)", "aws.amazon.com/s3/pricing"),
+    "lambda_request": Price(0.20, 1_000_000, "Lambda requests", "aws.amazon.com/lambda/pricing"),
+    "lambda_gb_second": Price(0.0000133334, 1, "GB-second of Lambda, arm64", "aws.amazon.com/lambda/pricing"),
+    "dynamodb_write": Price(0.625, 1_000_000, "on-demand write request units", "aws.amazon.com/dynamodb/pricing"),
+    "dynamodb_read": Price(0.125, 1_000_000, "on-demand read request units", "aws.amazon.com/dynamodb/pricing"),
+    "logs_gb": Price(0.50, 1, "GB of CloudWatch Logs ingested", "aws.amazon.com/cloudwatch/pricing"),
+}
+
+
+@dataclass(frozen=True)
+class StoreDay:
+    visitors: int = 300
+    open_hours: float = 12.0
+    # Relative arrival rate for each part of the day (equal slices): a lunchtime and an after-work peak.
+    arrival_profile: tuple[float, ...] = (0.5, 0.7, 0.9, 1.2, 1.3, 1.0, 0.8, 0.9, 1.1, 1.3, 1.2, 0.6)
+    group_sizes: tuple[tuple[int, float], ...] = ((1, 0.6), (2, 0.3), (3, 0.1))
+    visit_median_minutes: float = 12.0
+    visit_sigma: float = 0.6
+    entry_view_median_seconds: float = 4.0
+    view_sigma: float = 0.5
+    linger_share: float = 0.15
+    linger_seconds: tuple[float, float] = (20.0, 90.0)
+    linger_look_seconds: tuple[float, float] = (3.0, 10.0)  # face visible, then turned away for...
+    linger_away_seconds: tuple[float, float] = (2.0, 6.0)  # ...long enough (> 2 s) to end the camera's track
+    exit_view_share: float = 0.3
+    exit_view_median_seconds: float = 2.0
+    staff: int = 3
+    staff_passes_per_hour: float = 2.0
+    staff_view_median_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
+class CameraPolicy:
+    """The Pi's crop policy (pi/greeter_camera/detection_settings.py defaults) and the cloud's guardrail."""
+
+    confirm_seconds: float = 0.4  # GREETER_CONFIRM_FRAMES=2 at 5 fps
+    resend_seconds: float = 10.0  # GREETER_RESEND_SECONDS
+    resend_max_seconds: float = 120.0  # GREETER_RESEND_MAX_SECONDS
+    camera_cap_per_minute: int = 30  # GREETER_MAX_CROPS_PER_MINUTE
+    cloud_cap_per_minute: int = 60  # template parameter SearchesPerMinutePerCamera
+
+
+@dataclass(frozen=True)
+class CloudUsage:
+    """Per crop in frame-search mode (assumptions, not measured against AWS)."""
+
+    lambda_seconds: float = 0.4  # DynamoDB get + update, SearchFacesByImage (~0.2-0.3 s), PutRecord, DeleteObject
+    lambda_memory_gb: float = 0.25  # template Globals MemorySize 256
+    log_bytes: float = 1500  # START/END/REPORT lines and one structured "crop handled" line
+    video_kbps: float = 3000  # the Pi's GREETER_BITRATE_KBPS default: what a stream processor reads
+    registered_faces: int = 500
+
+
+@dataclass
+class DayResult:
+    tracks: int = 0
+    crops: int = 0
+    dropped_by_camera_cap: int = 0
+    dropped_by_cloud_cap: int = 0
+    seconds_with_a_face: float = 0.0
+    open_seconds: float = 0.0
+    track_lengths: list[float] = field(default_factory=list)
+
+    @property
+    def searches(self) -> int:
+        return self.crops - self.dropped_by_cloud_cap
+
+
+# ---------------------------------------------------------------------- the simulated day
+def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
+    return rng.lognormvariate(math.log(median), sigma)
+
+
+def _arrival_times(rng: random.Random, day: StoreDay) -> list[float]:
+    """Group arrival times (s since opening) for about `day.visitors` people."""
+    slice_seconds = day.open_hours * 3600 / len(day.arrival_profile)
+    weights = [w / sum(day.arrival_profile) for w in day.arrival_profile]
+    sizes, probabilities = zip(*day.group_sizes, strict=True)
+    mean_group = sum(s * p for s, p in day.group_sizes)
+    groups = []
+    for i, weight in enumerate(weights):
+        for _ in range(_poisson(rng, day.visitors * weight / mean_group)):
+            groups.append(
+                (rng.uniform(i * slice_seconds, (i + 1) * slice_seconds), rng.choices(sizes, probabilities)[0])
+            )
+    return sorted(groups)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    # Knuth's method is fine for the means here (tens); split large means to keep exp() in range.
+    count = 0
+    while mean > 50:
+        count += round(rng.gauss(50, math.sqrt(50)))
+        mean -= 50
+    limit, product = math.exp(-mean), rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return max(count, 0)
+
+
+def face_tracks(rng: random.Random, day: StoreDay) -> list[tuple[float, float]]:
+    """Every (start, end) during which the camera keeps one face's track, over one open day."""
+    open_seconds = day.open_hours * 3600
+    tracks = []
+    for arrived, size in _arrival_times(rng, day):
+        for _ in range(size):
+            start = arrived + rng.uniform(0, 2)  # a group comes in within a couple of seconds
+            tracks.append((start, start + _lognormal(rng, day.entry_view_median_seconds, day.view_sigma)))
+            if rng.random() < day.linger_share:
+                t, end = tracks[-1][1], tracks[-1][1] + rng.uniform(*day.linger_seconds)
+                while t < end:
+                    t += rng.uniform(*day.linger_away_seconds)
+                    look = min(rng.uniform(*day.linger_look_seconds), max(end - t, 0.5))
+                    tracks.append((t, t + look))
+                    t += look
+            leaves = start + _lognormal(rng, day.visit_median_minutes * 60, day.visit_sigma)
+            if leaves < open_seconds and rng.random() < day.exit_view_share:
+                tracks.append((leaves, leaves + _lognormal(rng, day.exit_view_median_seconds, day.view_sigma)))
+    for _ in range(day.staff):
+        for _ in range(_poisson(rng, day.staff_passes_per_hour * day.open_hours)):
+            start = rng.uniform(0, open_seconds)
+            tracks.append((start, start + _lognormal(rng, day.staff_view_median_seconds, day.view_sigma)))
+    return sorted((s, min(e, open_seconds)) for s, e in tracks if s < open_seconds)
+
+
+def crop_times(track: tuple[float, float], policy: CameraPolicy) -> list[float]:
+    """When the camera would send crops of one track, before its per-minute cap."""
+    start, end = track
+    times, t, interval = [], start + policy.confirm_seconds, policy.resend_seconds
+    while t <= end:
+        times.append(t)
+        t += interval
+        interval = min(interval * 2, policy.resend_max_seconds)
+    return times
+
+
+def _apply_rolling_cap(times: list[float], per_minute: int) -> tuple[list[float], int]:
+    kept: list[float] = []
+    for t in sorted(times):
+        if len(kept) - bisect_left(kept, t - 60) < per_minute:
+            kept.append(t)
+    return kept, len(times) - len(kept)
+
+
+def _apply_calendar_cap(times: list[float], per_minute: int) -> int:
+    per_minute_counts: dict[int, int] = {}
+    dropped = 0
+    for t in times:
+        minute = int(t // 60)
+        if per_minute_counts.get(minute, 0) >= per_minute:
+            dropped += 1
+        else:
+            per_minute_counts[minute] = per_minute_counts.get(minute, 0) + 1
+    return dropped
+
+
+def _covered_seconds(tracks: list[tuple[float, float]]) -> float:
+    covered, current_end = 0.0, -1.0
+    for start, end in tracks:
+        if end > current_end:
+            covered += end - max(start, current_end)
+            current_end = end
+    return covered
+
+
+def simulate_day(rng: random.Random, day: StoreDay, policy: CameraPolicy) -> DayResult:
+    tracks = face_tracks(rng, day)
+    wanted = [t for track in tracks for t in crop_times(track, policy)]
+    sent, dropped_by_camera = _apply_rolling_cap(wanted, policy.camera_cap_per_minute)
+    return DayResult(
+        tracks=len(tracks),
+        crops=len(sent),
+        dropped_by_camera_cap=dropped_by_camera,
+        dropped_by_cloud_cap=_apply_calendar_cap(sent, policy.cloud_cap_per_minute),
+        seconds_with_a_face=_covered_seconds(tracks),
+        open_seconds=day.open_hours * 3600,
+        track_lengths=[end - start for start, end in tracks],
+    )
+
+
+# ---------------------------------------------------------------------- costs
+@dataclass(frozen=True)
+class Line:
+    item: str
+    stream_processor: float | None
+    frame_search: float | None
+    how: str
+
+
+def monthly_costs(days: list[DayResult], day: StoreDay, usage: CloudUsage) -> list[Line]:
+    p = {name: price.each for name, price in PRICES.items()}
+    open_minutes = day.open_hours * 60 * len(days)
+    searches = sum(d.searches for d in days)
+    crops = sum(d.crops for d in days)
+    video_gb = usage.video_kbps * 1000 / 8 * day.open_hours * 3600 * len(days) / 1e9
+    storage = usage.registered_faces * p["face_storage"]
+    return [
+        Line(
+            "Rekognition face search",
+            open_minutes * p["stream_face_search_minute"],
+            searches * p["search_faces_by_image"],
+            f"{open_minutes:,.0f} processor-minutes vs {searches:,} SearchFacesByImage calls",
+        ),
+        Line("Face storage", storage, storage, f"{usage.registered_faces} registered faces"),
+        Line(
+            "Video read by Rekognition (KVS)",
+            video_gb * p["kvs_consumed_gb"],
+            None,
+            f"{video_gb:,.0f} GB at {usage.video_kbps / 1000:g} Mbit/s",
+        ),
+        Line(
+            "S3 (crop PUT + Rekognition's GET)",
+            None,
+            crops * (p["s3_put"] + p["s3_get"]),
+            f"{crops:,} crops; deleted after the search",
+        ),
+        Line(
+            "Lambda (frame search)",
+            None,
+            crops * (p["lambda_request"] + usage.lambda_seconds * usage.lambda_memory_gb * p["lambda_gb_second"]),
+            f"{usage.lambda_seconds:g} s at {usage.lambda_memory_gb * 1024:.0f} MB per crop",
+        ),
+        Line(
+            "DynamoDB (state read + quota write)",
+            None,
+            crops * (0.5 * p["dynamodb_read"] + p["dynamodb_write"]),
+            "per crop: 1 eventually consistent read, 1 write",
+        ),
+        Line(
+            "CloudWatch Logs (frame search)",
+            None,
+            crops * usage.log_bytes / 1e9 * p["logs_gb"],
+            f"~{usage.log_bytes / 1000:g} KB per crop",
+        ),
+    ]
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def simulate_month(day: StoreDay, policy: CameraPolicy, days: int, seed: int) -> list[DayResult]:
+    rng = random.Random(seed)
+    return [simulate_day(rng, day, policy) for _ in range(days)]
+
+
+def report(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, seed: int) -> str:
+    month = simulate_month(day, policy, days, seed)
+    lines = monthly_costs(month, day, usage)
+    sp_total = sum(line.stream_processor or 0 for line in lines)
+    fs_total = sum(line.frame_search or 0 for line in lines)
+    tracks_a_day = sum(d.tracks for d in month) / days
+    crops_a_day = sum(d.crops for d in month) / days
+    camera_capped_a_day = sum(d.dropped_by_camera_cap for d in month) / days
+    cloud_capped_a_day = sum(d.dropped_by_cloud_cap for d in month) / days
+    search_price = PRICES["search_faces_by_image"].each
+    idle = 1 - sum(d.seconds_with_a_face for d in month) / sum(d.open_seconds for d in month)
+    open_minutes = day.open_hours * 60
+
+    out = [
+        f"## Detection cost per store-month ({days} open days of {day.open_hours:g} h, one camera, "
+        f"{day.visitors} visitors a day)",
+        "",
+        _table(
+            ["", "StreamProcessor", "FrameSearch", "basis"],
+            [[line.item, _usd(line.stream_processor), _usd(line.frame_search), line.how] for line in lines]
+            + [["**Total**", f"**{_usd(sp_total)}**", f"**{_usd(fs_total)}**", f"{sp_total / fs_total:,.0f}x cheaper"]],
+        ),
+        "",
+        _table(
+            ["Rekognition per day", "StreamProcessor", "FrameSearch"],
+            [
+                ["billed units", f"{open_minutes:,.0f} processor-minutes", f"{crops_a_day:,.0f} searches"],
+                ["API calls", "2 (start + stop, not billed)", f"{crops_a_day:,.0f} SearchFacesByImage"],
+            ],
+        ),
+        "",
+        f"Simulated day: {tracks_a_day:,.0f} face tracks (a face the camera follows until it is out of view "
+        f"for 2 s), {crops_a_day:,.0f} crops sent ({crops_a_day / day.visitors:.1f} per visitor, staff "
+        f"included), {camera_capped_a_day:,.1f} held back by the camera's {policy.camera_cap_per_minute}/min "
+        f"cap, {cloud_capped_a_day:,.1f} dropped by the cloud's {policy.cloud_cap_per_minute}/min cap; "
+        f"nobody in view {idle:.0%} of opening hours (the stream processor bills those minutes too).",
+        "",
+        f"Ceilings: a camera held at its own cap ({policy.camera_cap_per_minute}/min) all day would cost "
+        f"{_usd(policy.camera_cap_per_minute * open_minutes * days * search_price)} a month; "
+        f"at the cloud's cap ({policy.cloud_cap_per_minute}/min), "
+        f"{_usd(policy.cloud_cap_per_minute * open_minutes * days * search_price)}. "
+        "Not included (the same in both modes): the detection data stream, the match function, SNS, and "
+        "Kinesis Video Streams ingest/storage when the camera also streams video.",
+        "",
+        "Prices (us-east-1):",
+        "",
+        _table(
+            ["price", "source"],
+            [[str(price), price.source] for price in PRICES.values()],
+        ),
+    ]
+    return "\n".join(out)
+
+
+def sensitivity(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, seed: int) -> str:
+    rows = []
+    for visitors in (100, 300, 1000, 3000):
+        scenario = StoreDay(**{**day.__dict__, "visitors": visitors})
+        month = simulate_month(scenario, policy, days, seed)
+        lines = monthly_costs(month, scenario, usage)
+        rows.append(
+            [
+                f"{visitors:,}",
+                f"{sum(d.searches for d in month):,}",
+                _usd(sum(line.frame_search or 0 for line in lines)),
+                _usd(sum(line.stream_processor or 0 for line in lines)),
+            ]
+        )
+    return "\n".join(
+        [
+            "### Frame search by footfall (same day shape, one camera)",
+            "",
+            _table(["visitors a day", "searches a month", "FrameSearch", "StreamProcessor"], rows),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--visitors", type=int, default=StoreDay.visitors)
+    parser.add_argument("--open-hours", type=float, default=StoreDay.open_hours)
+    parser.add_argument("--days", type=int, default=30, help="open days in the month")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--output", type=Path, default=RESULTS / "detection_cost.md")
+    args = parser.parse_args(argv)
+    day = StoreDay(visitors=args.visitors, open_hours=args.open_hours)
+    policy, usage = CameraPolicy(), CloudUsage()
+    text = (
+        report(day, policy, usage, args.days, args.seed)
+        + "\n\n"
+        + sensitivity(day, policy, usage, args.days, args.seed)
+    )
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
+    print(f"\n(written to {args.output})")
+    return text
+
+
+if __name__ == "__main__":
+    main()
