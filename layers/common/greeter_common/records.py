@@ -13,7 +13,7 @@ class _Shape(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class BoundingBox(_Shape):
+class Box(_Shape):
     Width: float
     Height: float
     Left: float
@@ -26,23 +26,23 @@ class Landmark(_Shape):
     Y: float
 
 
-class Pose(_Shape):
+class FacePose(_Shape):
     Roll: float
     Yaw: float
     Pitch: float
 
 
-class Quality(_Shape):
+class FaceQuality(_Shape):
     Brightness: float
     Sharpness: float
 
 
 class DetectedFace(_Shape):
-    BoundingBox: BoundingBox
+    BoundingBox: Box
     Confidence: float
     Landmarks: list[Landmark] = []
-    Pose: Pose | None = None
-    Quality: Quality | None = None
+    Pose: FacePose | None = None
+    Quality: FaceQuality | None = None
 
 
 class CollectionFace(_Shape):
@@ -50,7 +50,7 @@ class CollectionFace(_Shape):
     ExternalImageId: str | None = None
     ImageId: str | None = None
     Confidence: float | None = None
-    BoundingBox: BoundingBox | None = None
+    BoundingBox: Box | None = None
 
 
 class MatchedFace(_Shape):
@@ -88,7 +88,7 @@ class InputInformation(_Shape):
     KinesisVideo: KinesisVideo
 
 
-class StreamProcessorInformation(_Shape):
+class ProcessorInformation(_Shape):
     Status: str
 
 
@@ -101,10 +101,17 @@ class GreeterInformation(_Shape):
 
 class FaceSearchRecord(_Shape):
     InputInformation: InputInformation
-    StreamProcessorInformation: StreamProcessorInformation | None = None
+    StreamProcessorInformation: ProcessorInformation | None = None
     FaceSearchResponse: list[FaceSearchResult] = []
     Greeter: GreeterInformation | None = None
 
     @property
     def video(self) -> KinesisVideo:
         return self.InputInformation.KinesisVideo
+
+
+# Rekognition's own names for the shapes above (the fields carry these names, so the classes can't).
+BoundingBox = Box
+Pose = FacePose
+Quality = FaceQuality
+StreamProcessorInformation = ProcessorInformation

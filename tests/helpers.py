@@ -1,0 +1,27 @@
+"""Small helpers tests import directly (conftest modules are not importable by name)."""
+
+import base64
+import json
+
+
+def emitted_metrics(captured_stdout: str) -> dict[str, float]:
+    """Sum of every metric Powertools flushed (EMF lines on stdout), by metric name."""
+    totals: dict[str, float] = {}
+    for line in captured_stdout.splitlines():
+        try:
+            blob = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(blob, dict) or "_aws" not in blob:
+            continue
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                    values if isinstance(values, list) else [values]
+                )
+    return totals
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
