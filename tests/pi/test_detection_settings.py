@@ -2,14 +2,24 @@ import pytest
 from greeter_camera import detection_settings
 from greeter_camera.detection_settings import DetectionSettings, DetectionSettingsError
 
-REQUIRED = {"GREETER_CROPS_BUCKET": "acme-greeter-crops", "GREETER_STREAM_NAME": "front-door", "GREETER_AWS_REGION": "eu-west-1"}
+REQUIRED = {
+    "GREETER_CROPS_BUCKET": "acme-greeter-crops",
+    "GREETER_STREAM_NAME": "front-door",
+    "GREETER_AWS_REGION": "eu-west-1",
+}
 
 
 def test_only_the_bucket_stream_and_region_are_required_the_rest_has_defaults():
     settings = DetectionSettings.from_env(REQUIRED)
 
-    assert (settings.crops_bucket, settings.stream_name, settings.region) == ("acme-greeter-crops", "front-door", "eu-west-1")
-    assert settings == DetectionSettings(crops_bucket="acme-greeter-crops", stream_name="front-door", region="eu-west-1")
+    assert (settings.crops_bucket, settings.stream_name, settings.region) == (
+        "acme-greeter-crops",
+        "front-door",
+        "eu-west-1",
+    )
+    assert settings == DetectionSettings(
+        crops_bucket="acme-greeter-crops", stream_name="front-door", region="eu-west-1"
+    )
     assert settings.detector == "auto"
     assert settings.detection_width == 320
 
