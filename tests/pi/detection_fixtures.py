@@ -130,12 +130,14 @@ def decode_jpeg(body: bytes) -> np.ndarray:
 
 
 class FlakyS3:
-    """The real (moto) S3 client behind a switch: while `down`, put_object fails as a dropped network does.
-    `lose_next_response` lets the next upload reach S3 but fails it on the way back (a read timeout)."""
+    """The real (moto) S3 client behind a switch: while `down` (or for the next `fail_next` calls), put_object
+    fails as a dropped network does. `lose_next_response` lets the next upload reach S3 but fails it on the way
+    back (a read timeout)."""
 
     def __init__(self, client) -> None:
         self.client = client
         self.down = False
+        self.fail_next = 0
         self.lose_next_response = False
         self.attempts = 0
         self.delivered: list[str] = []
@@ -144,7 +146,8 @@ class FlakyS3:
     def put_object(self, **kwargs):
         with self._lock:
             self.attempts += 1
-            if self.down:
+            if self.down or self.fail_next > 0:
+                self.fail_next -= 1
                 raise EndpointConnectionError(endpoint_url=f"https://{BUCKET}.s3.{REGION}.amazonaws.com")
             response = self.client.put_object(**kwargs)
             self.delivered.append(kwargs["Key"])
