@@ -105,15 +105,17 @@ def test_stop_flushes_the_queued_crops_before_returning(s3):
 def test_stop_gives_up_after_its_timeout_when_s3_is_unreachable(s3):
     flaky = FlakyS3(s3)
     flaky.down = True
-    sender = FrameSearchSender(make_settings(confirm_frames=1, stop_timeout_seconds=0.3), s3_client=flaky)
+    settings = make_settings(confirm_frames=1, stop_timeout_seconds=0.3, upload_backoff_seconds=5)
+    sender = FrameSearchSender(settings, s3_client=flaky)
     sender.process_frame(FRAME, time.time())
     sender.start()
-    wait_until(lambda: flaky.attempts >= 1)
+    wait_until(lambda: flaky.attempts >= 1)  # failed: the uploader now waits 5 s before trying again
 
     started = time.monotonic()
     sender.stop()
 
     assert time.monotonic() - started < 1.5
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("greeter-")]
     assert stored_crops(s3) == {}
     assert sender.stats().crops_abandoned_at_stop == 1
 
