@@ -4,6 +4,9 @@ them, settings, a fake clock, and S3 on moto with failures injected at the clien
 Where the faces are (YuNet on the original photos): astronaut() at about x 179, y 63, 90x112 px; camera()
 at about x 198, y 120, 60x76 px. `ASTRONAUT_HEAD` is a 220x220 cut around the astronaut's head, its face at
 about x 59, y 43, 90x112 inside it.
+
+Test modules import it by name (`from detection_fixtures import ...`): with no `__init__.py` in tests/pi,
+pytest puts that folder on sys.path. (tests/pi/conftest.py belongs to the producer's tests.)
 """
 
 import contextlib
