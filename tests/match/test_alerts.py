@@ -75,10 +75,8 @@ def test_seed_000_record_becomes_one_readable_email(pipeline, capsys):
     assert "  Prefers the blue range.\n  Favourite brand: Acme." in body
     assert "getHLSMasterPlaylist.m3u8" in body or "/hls/" in body
     assert "link valid for 12 hours" in body
-    assert (
-        email["attributes"]["person_id"] == {"Type": "String", "Value": "nick"}
-        or email["attributes"]["person_id"].get("StringValue", email["attributes"]["person_id"].get("Value")) == "nick"
-    )
+    assert _attribute(email, "person_id") == "nick"
+    assert _attribute(email, "camera") == "entrance"
     metrics = emitted_metrics(capsys.readouterr().out)
     assert metrics["AlertsSent"] == 1
     assert metrics["FacesMatched"] == 1
