@@ -73,7 +73,7 @@ def test_seed_000_record_becomes_one_readable_email(pipeline, capsys):
     assert f"Seen:        {local:%H:%M} on {local:%A %d %B %Y} (Europe/Lisbon)" in body
     assert "Similarity:  88.9%" in body
     assert "  Prefers the blue range.\n  Favourite brand: Acme." in body
-    assert "getHLSMasterPlaylist.m3u8" in body or "/hls/" in body
+    assert "/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=" in body
     assert "link valid for 12 hours" in body
     assert _attribute(email, "person_id") == "nick"
     assert _attribute(email, "camera") == "entrance"
