@@ -4,7 +4,6 @@ TLS-only access, least-privilege IAM, logs kept for a set time, tracing on."""
 import json
 
 import pytest
-
 from stack import Stack
 
 # Actions AWS offers no resource-level permission for (so `Resource: "*"` is the only option).

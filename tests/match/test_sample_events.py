@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import emitted_metrics
 
 EVENTS = sorted((Path(__file__).parents[2] / "events").glob("match-*.json"))
