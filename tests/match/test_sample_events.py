@@ -8,7 +8,12 @@ from helpers import emitted_metrics
 
 EVENTS = sorted((Path(__file__).parents[2] / "events").glob("match-*.json"))
 PEOPLE = {"4f1c2a9e-0b7d-4e0a-9a51-2c7b1d1e9f10": "Maria Silva", "9b2d6c1e-5a3f-4c8b-8e7d-0f1a2b3c4d5e": "João Costa"}
-EXPECTED_EMAILS = {"match-visit.json": 1, "match-empty-frames.json": 0, "match-multi-face.json": 2, "match-malformed.json": 1}
+EXPECTED_EMAILS = {
+    "match-visit.json": 1,
+    "match-empty-frames.json": 0,
+    "match-multi-face.json": 2,
+    "match-malformed.json": 1,
+}
 
 
 def test_every_match_event_has_an_expectation():
