@@ -19,7 +19,6 @@ from pathlib import Path
 
 import botocore.handlers
 import samtranslator
-
 from stack import ACCOUNT, REGION, Stack
 
 # botocore's event names use the hyphenated service id; IAM uses its own prefixes.

@@ -2,7 +2,6 @@
 than its own resources is needed."""
 
 import pytest
-
 from iam import CallRecorder, denied
 
 
