@@ -12,7 +12,7 @@ class ConfigurationError(RuntimeError):
     """The function's environment is not what template.yaml gives it."""
 
 
-def load_settings(model: type[SettingsModel]) -> SettingsModel:
+def load_settings[SettingsModel: BaseModel](model: type[SettingsModel]) -> SettingsModel:
     """Validate the environment against `model`; field names are the lower-case variable names."""
     wanted = {name: os.environ[name.upper()] for name in model.model_fields if name.upper() in os.environ}
     try:

@@ -1,0 +1,97 @@
+"""Fixtures every Greeter test shares: fake AWS credentials, moto, the Rekognition fake and the stack."""
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+
+import pytest
+
+# Set before any boto3 client exists: tests never reach AWS, whatever the machine's own configuration.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="eu-west-1",
+    AWS_REGION="eu-west-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_DEV="false",
+)
+os.environ.pop("AWS_PROFILE", None)
+
+from fakes.rekognition import FakeRekognition, install  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from stack import Stack  # noqa: E402
+
+
+@pytest.fixture
+def aws():
+    """moto for every AWS service, with the shared Rekognition fake plugged in."""
+    fake = FakeRekognition()
+    uninstall = install(fake)
+    try:
+        with mock_aws():
+            yield fake
+    finally:
+        uninstall()
+
+
+@pytest.fixture
+def rekognition(aws) -> FakeRekognition:
+    return aws
+
+
+@pytest.fixture
+def stack_factory(aws):
+    """Deploy template.yaml on moto with the given parameters (AlertEmails defaults to one address)."""
+
+    def deploy(**parameters) -> Stack:
+        parameters.setdefault("AlertEmails", "staff@example.com")
+        return Stack(parameters).deploy()
+
+    return deploy
+
+
+@pytest.fixture
+def stack(stack_factory) -> Stack:
+    return stack_factory()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "greeter-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:greeter-test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    remaining_ms: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+def emitted_metrics(captured_stdout: str) -> dict[str, float]:
+    """Sum of every metric Powertools flushed (EMF lines on stdout), by metric name."""
+    totals: dict[str, float] = {}
+    for line in captured_stdout.splitlines():
+        try:
+            blob = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(blob, dict) or "_aws" not in blob:
+            continue
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                    values if isinstance(values, list) else [values]
+                )
+    return totals
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
