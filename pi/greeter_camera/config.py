@@ -408,7 +408,7 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
         thing_name=thing_name,
         cert_path=reader.path("GREETER_IOT_CERT", "/etc/greeter/certs/certificate.pem.crt", "the camera's certificate"),
         key_path=reader.path("GREETER_IOT_KEY", "/etc/greeter/certs/private.pem.key", "the certificate's private key"),
-        ca_path=reader.path("GREETER_IOT_CA", "/etc/greeter/certs/AmazonRootCA1.pem", "Amazon's root CA certificate"),
+        ca_path=reader.path("GREETER_IOT_CA", "/etc/ssl/certs/Amazon_Root_CA_1.pem", "Amazon's root CA certificate"),
     )
 
 

@@ -131,9 +131,13 @@ class HealthReporter:
         )
         self._set("starting", summary)
 
+    def ready(self) -> None:
+        """The service is up and supervising (systemd Type=notify). Sent before the camera works, so a camera
+        that is unplugged at boot means a running service that retries, not a unit that failed to start."""
+        self.notify("READY=1")
+
     def streaming(self, what: str) -> None:
         self._set("streaming", what)
-        self.notify("READY=1")
 
     def failed(self, outcome: RunOutcome, retry_in: float, restarts: int) -> None:
         now = self.wallclock()

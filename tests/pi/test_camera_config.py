@@ -42,7 +42,7 @@ def test_iot_thing_name_defaults_to_the_stream_name(make_config):
     assert isinstance(credentials, IotCertificateCredentials)
     assert credentials.thing_name == "greeter-entrance"
     assert credentials.cert_path == "/etc/greeter/certs/certificate.pem.crt"
-    assert credentials.ca_path == "/etc/greeter/certs/AmazonRootCA1.pem"
+    assert credentials.ca_path == "/etc/ssl/certs/Amazon_Root_CA_1.pem"  # from Debian's ca-certificates
 
 
 def test_access_keys_are_read_and_kept_out_of_repr(make_config):

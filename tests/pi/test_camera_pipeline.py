@@ -107,7 +107,7 @@ def test_iot_credentials_go_to_kvssink_as_one_structure(make_config):
         "log-config=/etc/greeter/kvs_log_configuration "
         'iot-certificate="iot-certificate,endpoint=c1abcdefghijkl.credentials.iot.eu-west-1.amazonaws.com,'
         "cert-path=/etc/greeter/certs/certificate.pem.crt,key-path=/etc/greeter/certs/private.pem.key,"
-        'ca-path=/etc/greeter/certs/AmazonRootCA1.pem,role-aliases=greeter-camera,iot-thing-name=greeter-entrance"'
+        'ca-path=/etc/ssl/certs/Amazon_Root_CA_1.pem,role-aliases=greeter-camera,iot-thing-name=greeter-entrance"'
     ) in description
 
 

@@ -136,14 +136,14 @@ def test_health_file_keeps_the_last_error_in_plain_words(tmp_path):
     assert data["next_attempt_at"] == pytest.approx(fake.now + 2)
 
 
-def test_streaming_tells_systemd_it_is_ready(tmp_path):
+def test_streaming_shows_in_systemctl_status_and_the_health_file(tmp_path):
     fake = FakeTime()
     notes: list[str] = []
     health = reporter(tmp_path, fake, notes)
 
     health.streaming("Streaming 1280x720 at 30 fps (x264enc) to greeter-entrance.")
 
-    assert notes == ["STATUS=Streaming 1280x720 at 30 fps (x264enc) to greeter-entrance.", "READY=1"]
+    assert notes == ["STATUS=Streaming 1280x720 at 30 fps (x264enc) to greeter-entrance."]
     assert json.loads((tmp_path / "health.json").read_text())["state"] == "streaming"
 
 
