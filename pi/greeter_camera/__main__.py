@@ -44,8 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
 
-    from greeter_camera.runner import has_element
+    from greeter_camera.runner import bindings_problem, has_element
 
+    problem = bindings_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     encoder = resolve_encoder(config.encoder.name, read_board_model(), has_element)
     if args.command == "print-pipeline":
         print(printable(build_pipeline(config, encoder), config))

@@ -37,6 +37,18 @@ def gst() -> tuple[Any, Any, Any]:
     return _gst_modules
 
 
+def bindings_problem() -> str | None:
+    """Why GStreamer cannot be used from Python here, or None when it can."""
+    try:
+        gst()
+    except (ImportError, ValueError) as error:  # no gi module / no Gst typelib
+        return (
+            f"GStreamer's Python bindings are missing ({error}): sudo apt install python3-gi gir1.2-gstreamer-1.0 "
+            "gir1.2-gst-plugins-base-1.0 (install.sh does), and make the venv with --system-site-packages."
+        )
+    return None
+
+
 def has_element(name: str) -> bool:
     Gst, _, _ = gst()
     return Gst.ElementFactory.find(name) is not None

@@ -51,7 +51,7 @@ def make_sender(config: CameraConfig) -> Any:
 
 def run_service(config_path: str, stop: threading.Event | None = None) -> int:
     """Run until SIGTERM/SIGINT. Exit 0 when stopped, EX_CONFIG when the configuration is wrong."""
-    from greeter_camera.runner import PipelineRunner, has_element
+    from greeter_camera.runner import PipelineRunner, bindings_problem, has_element
 
     stop = stop or threading.Event()
     try:
@@ -66,6 +66,11 @@ def run_service(config_path: str, stop: threading.Event | None = None) -> int:
         log.warning("%s: %s", config_path, warning)
 
     health = HealthReporter(config.health_file, stream_name=config.kvs.stream_name)
+    problem = bindings_problem()
+    if problem:
+        log.error("%s", problem)
+        health.config_error([problem])
+        return 1
     encoder = resolve_encoder(config.encoder.name, read_board_model(), has_element)
     spec = build_pipeline(config, encoder)
     log.info("pipeline: %s", spec.description)

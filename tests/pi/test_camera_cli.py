@@ -86,3 +86,12 @@ def test_status_without_a_running_service(tmp_path):
 
     assert result.returncode == 3
     assert "is the service running?" in result.stdout
+
+
+def test_missing_gstreamer_bindings_are_named_with_the_fix(monkeypatch):
+    from greeter_camera import runner
+
+    monkeypatch.setattr(runner, "_gst_modules", None)
+    monkeypatch.setitem(sys.modules, "gi", None)  # as if python3-gi were not installed
+
+    assert "sudo apt install python3-gi gir1.2-gstreamer-1.0" in runner.bindings_problem()
