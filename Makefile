@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Debian packages the tests need: GStreamer (the camera pipeline smoke test), shellcheck (the Pi installer).
+# Debian packages the tests need: GStreamer (the camera pipeline smoke test), shellcheck (the Pi installer),
+# GStreamer's introspection data and what PyGObject (requirements-dev.txt) needs to build from source.
 SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-	gstreamer1.0-plugins-ugly gstreamer1.0-libav shellcheck
+	gstreamer1.0-plugins-ugly gstreamer1.0-libav shellcheck \
+	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config
 
 .PHONY: setup system-packages test lint build demo bench clean
 

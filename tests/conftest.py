@@ -1,7 +1,5 @@
 """Fixtures every Greeter test shares: fake AWS credentials, moto, the Rekognition fake and the stack."""
 
-import base64
-import json
 import os
 from dataclasses import dataclass
 
@@ -20,6 +18,7 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 from fakes.rekognition import FakeRekognition, install  # noqa: E402
+from helpers import b64, emitted_metrics  # noqa: E402, F401 - re-exported for convenience
 from moto import mock_aws  # noqa: E402
 from stack import Stack  # noqa: E402
 
@@ -74,24 +73,13 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
-def emitted_metrics(captured_stdout: str) -> dict[str, float]:
-    """Sum of every metric Powertools flushed (EMF lines on stdout), by metric name."""
-    totals: dict[str, float] = {}
-    for line in captured_stdout.splitlines():
-        try:
-            blob = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(blob, dict) or "_aws" not in blob:
-            continue
-        for directive in blob["_aws"]["CloudWatchMetrics"]:
-            for metric in directive["Metrics"]:
-                values = blob[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
-                    values if isinstance(values, list) else [values]
-                )
-    return totals
+@pytest.fixture
+def faults():
+    """Real AWS error responses for chosen calls of clients created after this fixture (see faults.py)."""
+    from faults import FaultInjector
+    from faults import install as install_faults
 
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+    injector = FaultInjector()
+    uninstall = install_faults(injector)
+    yield injector
+    uninstall()

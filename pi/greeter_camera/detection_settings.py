@@ -1,0 +1,193 @@
+"""Settings of frame-search mode on the camera: detector, crops, rate limits, upload queue.
+
+The producer's config parser builds a `DetectionSettings` from `/etc/greeter/camera.env`, most simply with
+`DetectionSettings.from_env(values)`. Keys (defaults in brackets; the three without one are required):
+
+    GREETER_CROPS_BUCKET                 S3 bucket the crops go to (the stack's crops bucket output).
+    GREETER_STREAM_NAME                  This camera's name: the crops' key prefix `crops/<name>/`, and the
+                                         Kinesis video stream name the cloud reports the match under.
+    GREETER_AWS_REGION                   Region of the crops bucket, e.g. eu-west-1.
+    GREETER_DETECTOR                     [auto] `auto` (YuNet, falling back to Haar if the model can't load),
+                                         `yunet` (fail instead of falling back) or `haar`.
+    GREETER_DETECTION_WIDTH              [320] Width in pixels the frame is shrunk to for detection (height
+                                         keeps the aspect ratio). Crops are still cut from the full frame.
+                                         On a 1280x720 frame, YuNet at 320 finds faces from about 65-80 px
+                                         wide, at 640 from about 55 px, for about 3x the CPU
+                                         (`python -m bench.detector`).
+    GREETER_DETECTION_SCORE              [0.7] YuNet's minimum face score, 0-1 (Haar has no score).
+    GREETER_MIN_FACE_PX                  [50] Smallest face sent, in full-frame pixels (the shorter side of the
+                                         face box). At least 40: Rekognition detects no face smaller than
+                                         40x40 px in an image up to 1920x1080 ("Guidelines and quotas in
+                                         Amazon Rekognition"); AWS recommends 50x50 for face search
+                                         ("Recommendations for camera setup").
+    GREETER_CROP_MARGIN                  [0.4] Margin added around the face box on each side, as a fraction
+                                         of the box's width (left/right) and height (top/bottom).
+    GREETER_JPEG_QUALITY                 [90] JPEG quality of the crops, 50-100.
+    GREETER_CONFIRM_FRAMES               [2] Frames a face must be seen in before its first crop is sent
+                                         (filters one-frame false detections; 2 frames = 0.4 s at 5 fps).
+    GREETER_RESEND_SECONDS               [10] Least time between two crops of the same tracked face.
+    GREETER_RESEND_MAX_SECONDS           [120] The interval doubles after each crop of the same face, up to
+                                         this; set it equal to GREETER_RESEND_SECONDS for a fixed interval.
+    GREETER_TRACK_FORGET_SECONDS         [2] A face unseen this long is forgotten; seen again, it is a new face.
+    GREETER_MAX_CROPS_PER_MINUTE         [30] Crops this camera may send in any 60 s; beyond it crops are
+                                         dropped and counted.
+    GREETER_QUEUE_SIZE                   [60] Crops held while uploads fail; when full the oldest is dropped.
+    GREETER_MAX_CROP_AGE_SECONDS         [30] A crop older than this is dropped instead of sent. Keep it at
+                                         most the cloud's own limit, which drops stale crops too.
+    GREETER_UPLOAD_BACKOFF_SECONDS       [0.5] Wait after the first failed upload; doubles on each failure.
+    GREETER_UPLOAD_BACKOFF_MAX_SECONDS   [8] Longest wait between two upload attempts.
+    GREETER_STOP_TIMEOUT_SECONDS         [5] How long stop() may spend flushing queued crops.
+
+Why these defaults: a tracked face's first crop goes as soon as it is confirmed, so a customer is greeted
+within a second of being seen; if that search finds nobody (head turned, blurred), another crop 10 s later
+gives a second chance while they are still near the door. The growing interval keeps a face that stays in
+view for hours (a member of staff at the till, a poster) to one search every 2 minutes instead of 360 an hour.
+30 crops a minute is 5 faces in view at once, each every 10 s; 60 queued crops is two minutes of that cap,
+far more than the 30 s a crop stays worth sending.
+"""
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DETECTORS = ("auto", "yunet", "haar")
+
+# Rekognition detects no face smaller than 40x40 px in an image up to 1920x1080 (Amazon Rekognition
+# Developer Guide, "Guidelines and quotas in Amazon Rekognition"), so smaller faces only cost searches.
+REKOGNITION_MIN_FACE_PX = 40
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Kinesis video stream names: 1-256 of [a-zA-Z0-9_.-]; also safe as one S3 key segment.
+_STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,256}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+class DetectionSettingsError(ValueError):
+    """One or more detection settings are missing or wrong; the message lists each, by its GREETER_* key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("bad frame-search settings:\n  " + "\n  ".join(problems))
+
+
+def _setting(env_key: str, default: object = dataclasses.MISSING) -> object:
+    return field(default=default, metadata={"env": env_key})
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    crops_bucket: str = _setting("GREETER_CROPS_BUCKET")
+    stream_name: str = _setting("GREETER_STREAM_NAME")
+    region: str = _setting("GREETER_AWS_REGION")
+    detector: str = _setting("GREETER_DETECTOR", "auto")
+    detection_width: int = _setting("GREETER_DETECTION_WIDTH", 320)
+    score_threshold: float = _setting("GREETER_DETECTION_SCORE", 0.7)
+    min_face_px: int = _setting("GREETER_MIN_FACE_PX", 50)
+    crop_margin: float = _setting("GREETER_CROP_MARGIN", 0.4)
+    jpeg_quality: int = _setting("GREETER_JPEG_QUALITY", 90)
+    confirm_frames: int = _setting("GREETER_CONFIRM_FRAMES", 2)
+    resend_seconds: float = _setting("GREETER_RESEND_SECONDS", 10.0)
+    resend_max_seconds: float = _setting("GREETER_RESEND_MAX_SECONDS", 120.0)
+    track_forget_seconds: float = _setting("GREETER_TRACK_FORGET_SECONDS", 2.0)
+    max_crops_per_minute: int = _setting("GREETER_MAX_CROPS_PER_MINUTE", 30)
+    queue_size: int = _setting("GREETER_QUEUE_SIZE", 60)
+    max_crop_age_seconds: float = _setting("GREETER_MAX_CROP_AGE_SECONDS", 30.0)
+    upload_backoff_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_SECONDS", 0.5)
+    upload_backoff_max_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_MAX_SECONDS", 8.0)
+    stop_timeout_seconds: float = _setting("GREETER_STOP_TIMEOUT_SECONDS", 5.0)
+
+    def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise DetectionSettingsError(problems)
+
+    @classmethod
+    def env_keys(cls) -> dict[str, str]:
+        """Field name -> GREETER_* key, in declaration order."""
+        return {f.name: f.metadata["env"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_env(cls, values: Mapping[str, str]) -> "DetectionSettings":
+        """Build from GREETER_* strings (camera.env, os.environ); other keys are ignored, empty means unset."""
+        kwargs: dict[str, object] = {}
+        problems: list[str] = []
+        for f in dataclasses.fields(cls):
+            key = f.metadata["env"]
+            raw = values.get(key, "").strip()
+            if not raw:
+                if f.default is dataclasses.MISSING:
+                    problems.append(f"{key} is required")
+                continue
+            try:
+                kwargs[f.name] = _parse(f.type, raw)
+            except ValueError:
+                problems.append(f"{key}={raw!r} is not {_type_name(f.type)}")
+        if problems:
+            raise DetectionSettingsError(problems)
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def _problems(self) -> list[str]:
+        keys = self.env_keys()
+        problems: list[str] = []
+
+        def check(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                problems.append(f"{keys[name]}={getattr(self, name)!r}: {rule}")
+
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            wanted = float if f.type in (float, "float") else int if f.type in (int, "int") else str
+            if isinstance(value, bool) or not isinstance(value, (int, float) if wanted is float else wanted):
+                problems.append(f"{keys[f.name]}={value!r}: must be {_type_name(wanted)}")
+        if problems:
+            return problems
+
+        check(bool(_BUCKET_NAME.match(self.crops_bucket)), "crops_bucket", "not a valid S3 bucket name")
+        check(
+            bool(_STREAM_NAME.match(self.stream_name)), "stream_name", "use 1-256 of the characters a-z A-Z 0-9 _ . -"
+        )
+        check(bool(_REGION.match(self.region)), "region", "not an AWS region name like eu-west-1")
+        check(self.detector in DETECTORS, "detector", f"must be one of {', '.join(DETECTORS)}")
+        check(80 <= self.detection_width <= 1920, "detection_width", "must be between 80 and 1920 pixels")
+        check(0 < self.score_threshold < 1, "score_threshold", "must be between 0 and 1")
+        check(
+            self.min_face_px >= REKOGNITION_MIN_FACE_PX,
+            "min_face_px",
+            f"must be at least {REKOGNITION_MIN_FACE_PX}: Rekognition detects no smaller face in a 1920x1080 image",
+        )
+        check(0 <= self.crop_margin <= 2, "crop_margin", "must be between 0 and 2 (a fraction of the face box)")
+        check(50 <= self.jpeg_quality <= 100, "jpeg_quality", "must be between 50 and 100")
+        check(1 <= self.confirm_frames <= 25, "confirm_frames", "must be between 1 and 25")
+        check(self.resend_seconds > 0, "resend_seconds", "must be more than 0")
+        check(
+            self.resend_max_seconds >= self.resend_seconds,
+            "resend_max_seconds",
+            f"must be at least GREETER_RESEND_SECONDS ({self.resend_seconds})",
+        )
+        check(self.track_forget_seconds > 0, "track_forget_seconds", "must be more than 0")
+        check(self.max_crops_per_minute >= 1, "max_crops_per_minute", "must be at least 1")
+        check(self.queue_size >= 1, "queue_size", "must be at least 1")
+        check(self.max_crop_age_seconds > 0, "max_crop_age_seconds", "must be more than 0")
+        check(self.upload_backoff_seconds > 0, "upload_backoff_seconds", "must be more than 0")
+        check(
+            self.upload_backoff_max_seconds >= self.upload_backoff_seconds,
+            "upload_backoff_max_seconds",
+            f"must be at least GREETER_UPLOAD_BACKOFF_SECONDS ({self.upload_backoff_seconds})",
+        )
+        check(self.stop_timeout_seconds >= 0, "stop_timeout_seconds", "must not be negative")
+        return problems
+
+
+def _parse(kind: object, raw: str) -> object:
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    return raw
+
+
+def _type_name(kind: object) -> str:
+    if kind in (int, "int"):
+        return "a whole number"
+    return "a number" if kind in (float, "float") else "text"

@@ -1,0 +1,154 @@
+"""Following faces from frame to frame, and deciding which of them may be sent to the cloud now.
+
+Each search costs money, and a person standing at the counter is detected 5 times a second. So faces are
+tracked across frames (a detection continues a track when it overlaps the track's last box, or when its
+centre is close and its size alike: at 5 fps a person walking across the view can move further than their
+face is wide), and a track is sent:
+  - once it has been seen in `confirm_frames` frames (a one-frame false detection costs nothing);
+  - then again after `resend_seconds`, the interval doubling after each crop up to `resend_max_seconds`;
+  - and only while the camera has sent fewer than `max_crops_per_minute` crops in the last 60 s. A crop over
+    that cap is dropped and counted, and its track waits `resend_seconds` before it may try again.
+
+Times are the frames' capture times (epoch seconds), so the decisions don't depend on how late a frame is
+processed. If the clock steps backwards (NTP correcting a Pi that booted with a wrong time), all tracks are
+forgotten rather than held back until the clock catches up.
+"""
+
+import enum
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from greeter_camera.faces import FaceBox
+
+# Overlap that continues a track; below it, a detection whose centre is within this many face widths of
+# the track's centre and whose size is within a factor 2 still continues it.
+_MIN_IOU = 0.3
+_MAX_CENTRE_SHIFT = 1.5
+_MAX_SIZE_RATIO = 2.0
+_CAP_WINDOW_SECONDS = 60.0
+# A capture time this much earlier than the last one means the clock was set back.
+_CLOCK_STEP_BACK_SECONDS = 1.0
+
+
+@dataclass
+class FaceTrack:
+    track_id: int
+    box: FaceBox
+    first_seen: float
+    last_seen: float
+    hits: int = 1
+    crops_sent: int = 0
+    next_send_at: float = float("-inf")
+
+
+class FaceTracker:
+    def __init__(self, *, forget_after_seconds: float) -> None:
+        self.forget_after_seconds = forget_after_seconds
+        self.tracks: list[FaceTrack] = []
+        self._next_id = 1
+
+    def update(self, faces: Sequence[FaceBox], seen_at: float) -> list[FaceTrack]:
+        """Match this frame's faces to tracks; returns each face's track, in the order of `faces`."""
+        self.tracks = [t for t in self.tracks if seen_at - t.last_seen <= self.forget_after_seconds]
+        pairs = sorted(
+            (
+                (score, ti, fi)
+                for ti, t in enumerate(self.tracks)
+                for fi, f in enumerate(faces)
+                if (score := _likeness(t.box, f)) > 0
+            ),
+            reverse=True,
+        )
+        matched: dict[int, FaceTrack] = {}
+        used_tracks: set[int] = set()
+        for _, ti, fi in pairs:
+            if ti in used_tracks or fi in matched:
+                continue
+            track = self.tracks[ti]
+            track.box, track.last_seen, track.hits = faces[fi], seen_at, track.hits + 1
+            matched[fi] = track
+            used_tracks.add(ti)
+        for fi, face in enumerate(faces):
+            if fi not in matched:
+                matched[fi] = FaceTrack(self._next_id, face, first_seen=seen_at, last_seen=seen_at)
+                self._next_id += 1
+                self.tracks.append(matched[fi])
+        return [matched[fi] for fi in range(len(faces))]
+
+    def forget_all(self) -> None:
+        self.tracks = []
+
+
+def _likeness(previous: FaceBox, current: FaceBox) -> float:
+    """How well `current` continues `previous`: its IoU if they overlap enough, a small positive number
+    (always below any accepted IoU) if only the centres are close, 0 if it is another face."""
+    overlap = previous.iou(current)
+    if overlap >= _MIN_IOU:
+        return overlap
+    size_ratio = max(previous.area, current.area) / max(min(previous.area, current.area), 1e-9)
+    if size_ratio > _MAX_SIZE_RATIO**2:
+        return 0.0
+    (px, py), (cx, cy) = previous.centre, current.centre
+    shift = ((px - cx) ** 2 + (py - cy) ** 2) ** 0.5 / max(previous.width, 1e-9)
+    return _MIN_IOU * (1 - shift / _MAX_CENTRE_SHIFT) if shift < _MAX_CENTRE_SHIFT else 0.0
+
+
+class Decision(enum.Enum):
+    SEND = "send"
+    UNCONFIRMED = "unconfirmed"
+    TOO_SOON = "too soon"
+    OVER_CAP = "over the per-minute cap"
+
+
+class CropRateLimiter:
+    def __init__(
+        self, *, confirm_frames: int, resend_seconds: float, resend_max_seconds: float, max_per_minute: int
+    ) -> None:
+        self.confirm_frames = confirm_frames
+        self.resend_seconds = resend_seconds
+        self.resend_max_seconds = resend_max_seconds
+        self.max_per_minute = max_per_minute
+        self._sent_at: deque[float] = deque()
+
+    def decide(self, track: FaceTrack, now: float) -> Decision:
+        """Whether `track` may send a crop captured at `now`; a SEND is counted, so act on it."""
+        if track.hits < self.confirm_frames:
+            return Decision.UNCONFIRMED
+        if now < track.next_send_at:
+            return Decision.TOO_SOON
+        while self._sent_at and self._sent_at[0] <= now - _CAP_WINDOW_SECONDS:
+            self._sent_at.popleft()
+        if len(self._sent_at) >= self.max_per_minute:
+            track.next_send_at = now + self.resend_seconds
+            return Decision.OVER_CAP
+        self._sent_at.append(now)
+        track.crops_sent += 1
+        interval = min(self.resend_seconds * 2 ** (track.crops_sent - 1), self.resend_max_seconds)
+        track.next_send_at = now + interval
+        return Decision.SEND
+
+    def forget_all(self) -> None:
+        self._sent_at.clear()
+
+
+class FrameSearchPolicy:
+    """Tracker and rate limiter together: which of a frame's faces to crop and send."""
+
+    def __init__(self, tracker: FaceTracker, limiter: CropRateLimiter) -> None:
+        self.tracker = tracker
+        self.limiter = limiter
+        self._last_seen_at: float | None = None
+        self.clock_resets = 0
+
+    def review(self, faces: Sequence[FaceBox], captured_at: float) -> list[tuple[FaceBox, FaceTrack, Decision]]:
+        """Each face with its track and the decision, largest face first (they are the best crops, and they
+        go first when the per-minute cap is close)."""
+        if self._last_seen_at is not None and captured_at < self._last_seen_at - _CLOCK_STEP_BACK_SECONDS:
+            self.tracker.forget_all()
+            self.limiter.forget_all()
+            self.clock_resets += 1
+        self._last_seen_at = captured_at
+        tracks = self.tracker.update(faces, captured_at)
+        ordered = sorted(zip(faces, tracks, strict=True), key=lambda pair: pair[0].area, reverse=True)
+        return [(face, track, self.limiter.decide(track, captured_at)) for face, track in ordered]

@@ -1,0 +1,144 @@
+"""Check that every AWS call a function makes is allowed by that function's policies in template.yaml.
+
+`CallRecorder` notes each call (service, operation, the resource it names) that clients make while a
+handler runs; `function_policy(stack, "MatchFunction")` expands the function's `Policies` (inline
+statements and SAM policy templates, from samtranslator's own definitions) into IAM statements;
+`denied(...)` lists the calls those statements don't allow. So a permission missing from the template
+fails a test offline, not a deploy in a store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+
+import botocore.handlers
+import samtranslator
+from stack import ACCOUNT, REGION, Stack
+
+# botocore's event names use the hyphenated service id; IAM uses its own prefixes.
+_IAM_PREFIX = {"kinesis-video": "kinesisvideo", "kinesis-video-archived-media": "kinesisvideo", "sfn": "states"}
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str  # e.g. "dynamodb:UpdateItem"
+    resource: str  # the ARN the call acts on, or "*"
+
+
+def _resource(service: str, operation: str, params: dict) -> str:
+    arn = f"{REGION}:{ACCOUNT}"
+    if service == "dynamodb":
+        table = params.get("TableName") or next(iter(params.get("RequestItems", {})), "*")
+        return f"arn:aws:dynamodb:{arn}:table/{table}"
+    if service == "sns":
+        return params.get("TopicArn", "*")
+    if service in ("kinesis-video", "kinesis-video-archived-media"):
+        return params.get("StreamARN") or f"arn:aws:kinesisvideo:{arn}:stream/{params.get('StreamName', '*')}/*"
+    if service == "kinesis":
+        return params.get("StreamARN") or f"arn:aws:kinesis:{arn}:stream/{params.get('StreamName', '*')}"
+    if service == "s3":
+        return f"arn:aws:s3:::{params.get('Bucket', '*')}" + (f"/{params['Key']}" if "Key" in params else "")
+    if service == "rekognition":
+        if "CollectionId" in params:
+            return f"arn:aws:rekognition:{arn}:collection/{params['CollectionId']}"
+        if operation.endswith("StreamProcessor"):
+            return f"arn:aws:rekognition:{arn}:streamprocessor/{params.get('Name', '*')}"
+        return "*"
+    if service == "sqs":
+        return "arn:aws:sqs:{}:{}".format(arn, params.get("QueueUrl", "*").rsplit("/", 1)[-1])
+    return "*"
+
+
+class CallRecorder:
+    """Records the calls of clients created after `install()`, while `active()`."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._active = False
+
+    def __call__(self, event_name: str, params: dict, **kwargs) -> None:
+        if self._active:
+            _, service, operation = event_name.split(".")[:3]
+            self.calls.append(
+                Call(f"{_IAM_PREFIX.get(service, service)}:{operation}", _resource(service, operation, params))
+            )
+
+    @contextmanager
+    def active(self):
+        self._active = True
+        try:
+            yield self
+        finally:
+            self._active = False
+
+    def install(self):
+        entries = [("before-parameter-build", self)]
+        botocore.handlers.BUILTIN_HANDLERS.extend(entries)
+
+        def uninstall() -> None:
+            for entry in entries:
+                botocore.handlers.BUILTIN_HANDLERS.remove(entry)
+
+        return uninstall
+
+
+@cache
+def _sam_policy_templates() -> dict:
+    path = Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json"
+    return json.loads(path.read_text())["Templates"]
+
+
+def _substitute(value, parameters: dict):
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {k: _substitute(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, parameters) for v in value]
+    return value
+
+
+def function_policy(stack: Stack, logical_id: str) -> list[dict]:
+    """The IAM statements the template gives a function (inline statements and SAM policy templates)."""
+    statements = []
+    for policy in stack.resources[logical_id]["Properties"].get("Policies", []):
+        if isinstance(policy, str):
+            continue  # an AWS managed policy by name; the security test forbids broad ones
+        if "Statement" in policy:
+            statements += stack.resolve(policy)["Statement"]
+            continue
+        ((name, parameters),) = policy.items()
+        definition = _sam_policy_templates()[name]["Definition"]
+        statements += stack.resolve(_substitute(definition, stack.resolve(parameters) or {}))["Statement"]
+    return statements
+
+
+def _listify(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def allows(statements: list[dict], call: Call) -> bool:
+    for statement in statements:
+        if statement["Effect"] != "Allow":
+            continue
+        actions = [a.lower() for a in _listify(statement["Action"])]
+        if not any(fnmatchcase(call.action.lower(), pattern) for pattern in actions):
+            continue
+        for resource in _listify(statement.get("Resource", "*")):
+            pattern = re.sub(r"\$\{[^}]+\}", "*", resource)
+            if call.resource == "*" and pattern != "*":
+                continue
+            if fnmatchcase(call.resource, pattern):
+                return True
+    return False
+
+
+def denied(stack: Stack, logical_id: str, calls: list[Call]) -> list[Call]:
+    statements = function_policy(stack, logical_id)
+    return sorted({call for call in calls if not allows(statements, call)}, key=lambda c: (c.action, c.resource))

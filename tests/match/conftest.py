@@ -1,0 +1,100 @@
+"""The match pipeline on moto: template resources, the real handler, Lambda's Kinesis poller stand-in."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from event_source import KinesisEventSource, face, face_search_record, sent_emails
+from stack import Stack
+
+T0 = 1_795_000_000.0  # 2026-11-17 ~09:46 UTC: a Tuesday morning
+
+
+class Clock:
+    def __init__(self, start: float = T0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Pipeline:
+    stack: Stack
+    app: Any
+    source: KinesisEventSource
+    clock: Clock
+    _stream_arns: dict = field(default_factory=dict)
+
+    def register(self, person_id: str, name: str, notes: str = "") -> None:
+        boto3.resource("dynamodb").Table(self.stack.ref("PeopleTable")).put_item(
+            Item={
+                "person_id": person_id,
+                "name": name,
+                "notes": notes,
+                "consent": {"given_by": name, "given_at": "2026-11-01T10:00:00Z", "wording_version": "v1"},
+                "face_ids": [f"face-{person_id}-0"],
+                "photo_keys": [f"people/{person_id}/photo-1.jpg"],
+                "created_at": "2026-11-01T10:00:00Z",
+                "updated_at": "2026-11-01T10:00:00Z",
+            }
+        )
+
+    def stream_arn(self, camera: str = "entrance") -> str:
+        if camera not in self._stream_arns:
+            stream = boto3.client("kinesisvideo").describe_stream(StreamName=f"{self.stack.name}-{camera}")
+            self._stream_arns[camera] = stream["StreamInfo"]["StreamARN"]
+        return self._stream_arns[camera]
+
+    def frame(self, *matches_per_face, camera: str = "entrance", at: float | None = None) -> dict:
+        """A record for one frame; each argument is one face's matches [(person id, similarity)]."""
+        faces = [face(list(matches), left=0.1 + 0.2 * i) for i, matches in enumerate(matches_per_face)]
+        return face_search_record(self.stream_arn(camera), self.clock() if at is None else at, faces)
+
+    def put(self, document, camera: str = "entrance") -> None:
+        self.source.put(document, partition_key=camera)
+
+    def visit(self, person_id: str, seconds: float, fps: int = 5, camera: str = "entrance") -> None:
+        """`person_id` in view for `seconds`, delivered batch by batch as Lambda would (1 s windows)."""
+        for _ in range(int(seconds)):
+            for _ in range(fps):
+                self.put(self.frame([(person_id, 97.2)], camera=camera), camera=camera)
+                self.clock.advance(1 / fps)
+            self.source.drain()
+
+    def emails(self) -> list[dict]:
+        return sent_emails(self.stack)
+
+
+def _start(stack: Stack, monkeypatch, lambda_context, clock: Clock) -> Pipeline:
+    app = stack.load_function("MatchFunction", monkeypatch)
+    monkeypatch.setattr(app, "now", clock)
+    return Pipeline(stack, app, KinesisEventSource(stack, app.lambda_handler, lambda_context), clock)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pipeline_factory(stack_factory, monkeypatch, lambda_context, clock):
+    def start(**parameters) -> Pipeline:
+        return _start(stack_factory(**parameters), monkeypatch, lambda_context, clock)
+
+    return start
+
+
+@pytest.fixture
+def pipeline(pipeline_factory) -> Pipeline:
+    return pipeline_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", Camera2="till")
+
+
+@pytest.fixture
+def second_container(pipeline, monkeypatch, lambda_context):
+    """The same function in another execution environment (another shard's concurrent invocation)."""
+    return _start(pipeline.stack, monkeypatch, lambda_context, pipeline.clock)

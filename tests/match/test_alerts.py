@@ -1,0 +1,256 @@
+"""The match function turns per-frame face-search records into one clear email per person per visit."""
+
+import base64
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from event_source import face, face_search_record
+from helpers import emitted_metrics
+
+SEED_000_RECORD = {  # the record in seed 000, as Rekognition wrote it (ExternalImageId made a person id)
+    "InputInformation": {
+        "KinesisVideo": {
+            "StreamArn": "arn:aws:kinesisvideo:eu-west-1:123456789012:stream/STREAM/1",
+            "FragmentNumber": "91343852333289682796718532614445757584843717598",
+            "ServerTimestamp": 1521903783.723,
+            "ProducerTimestamp": 1521903783.589,
+            "FrameOffsetInSeconds": 2,
+        }
+    },
+    "StreamProcessorInformation": {"Status": "RUNNING"},
+    "FaceSearchResponse": [
+        {
+            "DetectedFace": {
+                "BoundingBox": {"Height": 0.075, "Width": 0.05625, "Left": 0.428125, "Top": 0.40833333},
+                "Confidence": 99.975174,
+                "Landmarks": [
+                    {"X": 0.4452057, "Y": 0.4395594, "Type": "eyeLeft"},
+                    {"X": 0.46340984, "Y": 0.43744427, "Type": "eyeRight"},
+                    {"X": 0.45960626, "Y": 0.4526856, "Type": "nose"},
+                    {"X": 0.44958648, "Y": 0.4696949, "Type": "mouthLeft"},
+                    {"X": 0.46409217, "Y": 0.46704912, "Type": "mouthRight"},
+                ],
+                "Pose": {"Pitch": 2.9691637, "Roll": -6.8904796, "Yaw": 23.84388},
+                "Quality": {"Brightness": 40.592964, "Sharpness": 96.09616},
+            },
+            "MatchedFaces": [
+                {
+                    "Similarity": 88.863960,
+                    "Face": {
+                        "BoundingBox": {"Height": 0.557692, "Width": 0.749838, "Left": 0.103426, "Top": 0.206731},
+                        "FaceId": "ed1b560f-d6af-5158-989a-ff586c931545",
+                        "Confidence": 99.999201,
+                        "ImageId": "70e09693-2114-57e1-807c-50b6d61fa4dc",
+                        "ExternalImageId": "nick",
+                    },
+                }
+            ],
+        }
+    ],
+}
+
+
+def _seed_record(pipeline) -> dict:
+    record = json.loads(json.dumps(SEED_000_RECORD))
+    video = record["InputInformation"]["KinesisVideo"]
+    video["StreamArn"] = pipeline.stream_arn("entrance")
+    video["ProducerTimestamp"] = pipeline.clock() - 2
+    return record
+
+
+def test_seed_000_record_becomes_one_readable_email(pipeline, capsys):
+    pipeline.register("nick", "Nick Walsh", notes="Prefers the blue range.\nFavourite brand: Acme.")
+    pipeline.put(_seed_record(pipeline))
+    pipeline.source.drain()
+
+    [email] = pipeline.emails()
+    assert email["subject"] == "Greeter: Nick Walsh is at the entrance (88.9%)"
+    body = email["message"]
+    local = datetime.fromtimestamp(pipeline.clock(), UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Lisbon"))
+    assert "Nick Walsh is at the entrance of Casa Lisboa." in body
+    assert f"Seen:        {local:%H:%M} on {local:%A %d %B %Y} (Europe/Lisbon)" in body
+    assert "Similarity:  88.9%" in body
+    assert "  Prefers the blue range.\n  Favourite brand: Acme." in body
+    assert "/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=" in body
+    assert "link valid for 12 hours" in body
+    assert _attribute(email, "person_id") == "nick"
+    assert _attribute(email, "camera") == "entrance"
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["AlertsSent"] == 1
+    assert metrics["FacesMatched"] == 1
+    assert 0 <= metrics["AlertLatency"] < 60_000
+
+
+def _attribute(email, name):
+    value = email["attributes"][name]
+    return value.get("StringValue", value.get("Value"))
+
+
+def test_email_carries_filterable_attributes_and_ascii_subject(pipeline):
+    pipeline.register("p-jose", "José Núñez")
+    pipeline.put(pipeline.frame([("p-jose", 99.04)], camera="till"), camera="till")
+    pipeline.source.drain()
+    [email] = pipeline.emails()
+    assert email["subject"] == "Greeter: Jose Nunez is at the till (99.0%)"
+    assert "José Núñez is at the till" in email["message"]
+    assert _attribute(email, "person_id") == "p-jose"
+    assert _attribute(email, "camera") == "till"
+    assert _attribute(email, "event") == "visitor_recognised"
+
+
+def test_frames_with_nothing_or_weak_matches_send_nothing_and_are_counted(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.put(pipeline.frame())  # no face at all
+    pipeline.put(pipeline.frame([]))  # a face matching nobody
+    pipeline.put(pipeline.frame([("maria", 84.99)]))  # under the default threshold of 85
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["RecordsReceived"] == 3
+    assert metrics["EmptyFrames"] == 1
+    assert metrics["FacesDetected"] == 2
+    assert metrics["FacesBelowThreshold"] == 1
+    assert "AlertsSent" not in metrics
+
+
+def test_threshold_comes_from_the_template_parameter(pipeline_factory):
+    pipeline = pipeline_factory(MatchThreshold=95)
+    pipeline.register("maria", "Maria Silva")
+    pipeline.put(pipeline.frame([("maria", 94.0)]))
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    pipeline.put(pipeline.frame([("maria", 95.5)]))
+    pipeline.source.drain()
+    assert len(pipeline.emails()) == 1
+
+
+def test_multi_face_frame_alerts_each_registered_person_once(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.register("joao", "João Costa")
+    # one frame: Maria (best of two candidate matches), João, a stranger, and a face whose best match is weak
+    pipeline.put(pipeline.frame([("joao", 81.0), ("maria", 97.2)], [("joao", 93.1)], [], [("maria", 70.0)]))
+    pipeline.source.drain()
+    subjects = sorted(email["subject"] for email in pipeline.emails())
+    assert subjects == [
+        "Greeter: Joao Costa is at the entrance (93.1%)",
+        "Greeter: Maria Silva is at the entrance (97.2%)",
+    ]
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["FacesDetected"] == 4
+    assert metrics["FacesMatched"] == 2
+    assert metrics["FacesBelowThreshold"] == 1
+
+
+def test_a_long_visit_of_many_frames_is_one_email_and_few_aws_calls(faults, pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=180, fps=5)  # three minutes in front of the camera: 900 frames
+
+    assert len(pipeline.emails()) == 1
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["RecordsReceived"] == 900
+    assert metrics["AlertsSuppressed"] == 899
+    # One read for the visit and a keep-alive write per minute, not a read and a publish per frame.
+    assert faults.calls["dynamodb.BatchGetItem"] == 1
+    assert faults.calls["dynamodb.UpdateItem"] <= 2 + 180 / 60
+    assert faults.calls["sns.Publish"] == 1
+
+
+def test_a_visit_reopens_after_the_cooldown_but_not_while_the_person_stays(pipeline):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=5)
+    assert len(pipeline.emails()) == 1
+    # Still browsing 40 minutes later (cooldown 30): seen throughout, so the same visit.
+    for _ in range(8):
+        pipeline.clock.advance(5 * 60)
+        pipeline.visit("maria", seconds=2)
+    assert len(pipeline.emails()) == 1
+    # Gone for 31 minutes, then back: a new visit, a new email.
+    pipeline.clock.advance(31 * 60)
+    pipeline.visit("maria", seconds=2)
+    assert len(pipeline.emails()) == 2
+
+
+def test_two_people_at_once_each_get_one_email(pipeline):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.register("joao", "João Costa")
+    for _ in range(60):
+        pipeline.put(pipeline.frame([("maria", 96.0)], [("joao", 91.0)]))
+        pipeline.put(pipeline.frame([("joao", 90.0)], camera="till"), camera="till")
+        pipeline.clock.advance(0.2)
+    pipeline.source.drain()
+    assert sorted(_attribute(e, "person_id") for e in pipeline.emails()) == ["joao", "maria"]
+
+
+def test_cooldown_is_per_store_and_holds_across_concurrent_invocations(pipeline, second_container):
+    """Two shards' invocations in two execution environments see Maria at two cameras at once."""
+    pipeline.register("maria", "Maria Silva")
+    events = []
+    for camera in ("entrance", "till"):
+        record = pipeline.frame([("maria", 97.0)], camera=camera)
+        events.append(
+            {
+                "Records": [
+                    {
+                        "kinesis": {
+                            "kinesisSchemaVersion": "1.0",
+                            "partitionKey": camera,
+                            "sequenceNumber": f"4954511524349098501828006771497314458218006259324420{i}",
+                            "data": base64.b64encode(json.dumps(record).encode()).decode(),
+                            "approximateArrivalTimestamp": pipeline.clock(),
+                        },
+                        "eventSource": "aws:kinesis",
+                        "eventID": f"shardId-00000000000{i}:4954511524349098501828006771497314458218006259324420{i}",
+                        "eventSourceARN": pipeline.source.stream_arn,
+                        "awsRegion": "eu-west-1",
+                    }
+                    for i in [len(events)]
+                ]
+            }
+        )
+    first = pipeline.app.lambda_handler(events[0], pipeline.source.context)
+    second = second_container.app.lambda_handler(events[1], pipeline.source.context)
+    assert first == second == {"batchItemFailures": []}
+    assert len(pipeline.emails()) == 1
+
+
+def test_a_person_with_no_row_sends_nothing_and_is_counted(pipeline, capsys):
+    pipeline.put(pipeline.frame([("erased-person", 99.0)]))
+    pipeline.put(pipeline.frame([(None, 99.0)]))  # a face indexed without a person id
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["UnknownPersons"] == 1
+    assert metrics["FacesWithoutPerson"] == 1
+
+
+def test_missing_video_still_sends_the_email_without_a_link(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    gone = "arn:aws:kinesisvideo:eu-west-1:123456789012:stream/deleted-camera/1"
+    pipeline.put(face_search_record(gone, pipeline.clock(), [face([("maria", 97.0)])]))
+    pipeline.source.drain()
+    [email] = pipeline.emails()
+    assert "No video link" in email["message"]
+    assert email["subject"] == "Greeter: Maria Silva is at the deleted-camera (97.0%)"
+    assert emitted_metrics(capsys.readouterr().out)["VideoLinkMissing"] == 1
+
+
+def test_visits_table_records_the_open_visit(pipeline):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    item = boto3.resource("dynamodb").Table(pipeline.stack.ref("VisitsTable")).get_item(Key={"person_id": "maria"})
+    visit = item["Item"]
+    assert visit["alert_status"] == "SENT"
+    assert visit["camera"] == "entrance"
+    assert int(visit["expires_at"]) > pipeline.clock() + 29 * 60
+
+
+@pytest.mark.parametrize("cooldown", [1, 90])
+def test_cooldown_minutes_come_from_the_template_parameter(pipeline_factory, cooldown):
+    pipeline = pipeline_factory(AlertCooldownMinutes=cooldown)
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    pipeline.clock.advance(cooldown * 60 + 5)
+    pipeline.visit("maria", seconds=1)
+    assert len(pipeline.emails()) == 2

@@ -1,0 +1,97 @@
+"""python -m greeter_camera, as the installer, the README and a store's IT person call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import PI_DIR
+
+
+def greeter_camera(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(PI_DIR)}
+    return subprocess.run(
+        [sys.executable, "-m", "greeter_camera", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_lists_every_problem_and_exits_78(tmp_path):
+    config = tmp_path / "camera.env"
+    config.write_text("GREETER_STREAM_NAME=greeter-entrance\nGREETER_RESOLUTION=4k\nGREETER_CAMERA=webcam\n")
+
+    result = greeter_camera("check", "--config", str(config))
+
+    assert result.returncode == 78
+    assert f"{config}: 5 problem(s):" in result.stderr
+    for expected in (
+        "AWS_REGION is missing",
+        "GREETER_CAMERA='webcam' is not one of: usb, picam.",
+        "GREETER_RESOLUTION='4k' should look like 1280x720",
+        "GREETER_IOT_CREDENTIALS_ENDPOINT is missing",
+        "GREETER_IOT_ROLE_ALIAS is missing",
+    ):
+        assert expected in result.stderr
+
+
+def test_run_with_a_bad_file_exits_78_so_systemd_does_not_loop(tmp_path):
+    config = tmp_path / "camera.env"
+    config.write_text("GREETER_FRAMERATE=120\n")
+    health = tmp_path / "health.json"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "greeter_camera", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PI_DIR), "GREETER_HEALTH_FILE": str(health)},
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 78
+    assert "GREETER_FRAMERATE=120 is outside 5-30 frames per second" in result.stderr
+    assert "then: sudo systemctl restart greeter-camera" in result.stderr
+    assert json.loads(health.read_text())["state"] == "config-error"
+
+
+def test_print_pipeline_gives_a_command_to_paste():
+    result = greeter_camera("print-pipeline", "--config", str(PI_DIR / "camera.env.example"))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("gst-launch-1.0 -e v4l2src name=camera device=/dev/video0 ")
+    assert "kvssink name=kvs stream-name=greeter-entrance" in result.stdout
+
+
+def test_status_reads_the_health_file(tmp_path):
+    health = tmp_path / "health.json"
+    health.write_text(
+        json.dumps({"state": "streaming", "summary": "Streaming.", "since": 0, "restarts": 2, "stream_name": "s"})
+    )
+
+    result = greeter_camera("status", "--health-file", str(health))
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("Camera: streaming since")
+    assert "Restarts since the service started: 2" in result.stdout
+
+
+def test_status_without_a_running_service(tmp_path):
+    result = greeter_camera("status", "--health-file", str(tmp_path / "absent.json"))
+
+    assert result.returncode == 3
+    assert "is the service running?" in result.stdout
+
+
+def test_missing_gstreamer_bindings_are_named_with_the_fix(monkeypatch):
+    from greeter_camera import runner
+
+    monkeypatch.setattr(runner, "_gst_modules", None)
+    monkeypatch.setitem(sys.modules, "gi", None)  # as if python3-gi were not installed
+
+    assert "sudo apt install python3-gi gir1.2-gstreamer-1.0" in runner.bindings_problem()

@@ -1,0 +1,279 @@
+"""camera.env parsing and validation: good files give typed settings, every bad value a plain message."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from conftest import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT
+from greeter_camera.config import (
+    AccessKeyCredentials,
+    ConfigError,
+    IotCertificateCredentials,
+    check_environment,
+    config_from_values,
+    load_config,
+    parse_env_text,
+)
+
+
+def problems_for(**settings: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({**VALID_IOT, **settings})
+    return caught.value.problems
+
+
+def test_minimal_file_gets_the_documented_defaults(make_config):
+    config = make_config()
+
+    assert (config.camera.kind, config.camera.device, config.camera.usb_format) == ("usb", "/dev/video0", "mjpeg")
+    assert (config.camera.width, config.camera.height, config.camera.framerate) == (1280, 720, 30)
+    assert (config.encoder.name, config.encoder.bitrate_kbps, config.encoder.keyframe_interval_s) == ("auto", 3000, 2)
+    assert config.kvs.stream_video is True
+    assert config.kvs.storage_mb == 128
+    assert config.detection.mode == "off" and not config.detection.enabled
+    assert config.warnings == ()
+
+
+def test_iot_thing_name_defaults_to_the_stream_name(make_config):
+    credentials = make_config().kvs.credentials
+
+    assert isinstance(credentials, IotCertificateCredentials)
+    assert credentials.thing_name == "greeter-entrance"
+    assert credentials.cert_path == "/etc/greeter/certs/certificate.pem.crt"
+    assert credentials.ca_path == "/etc/ssl/certs/Amazon_Root_CA_1.pem"  # from Debian's ca-certificates
+
+
+def test_access_keys_are_read_and_kept_out_of_repr(make_config):
+    config = make_config(**ACCESS_KEYS)
+
+    assert isinstance(config.kvs.credentials, AccessKeyCredentials)
+    assert config.kvs.credentials.secret_access_key == ACCESS_KEYS["AWS_SECRET_ACCESS_KEY"]
+    assert ACCESS_KEYS["AWS_SECRET_ACCESS_KEY"] not in repr(config)
+
+
+def test_frame_search_settings_reach_the_detection_field(make_config):
+    config = make_config(
+        **FRAME_SEARCH,
+        GREETER_DETECTION_FPS="3",
+        GREETER_STREAM_VIDEO="false",
+        GREETER_DETECTION_RESEND_INTERVAL_S="30",
+        GREETER_FRAME_SEARCH_QUEUE_SIZE="8",
+    )
+
+    detection = config.detection
+    assert detection.enabled and detection.fps == 3
+    assert detection.crops_bucket == "greeter-crops-123456789012"
+    assert detection.stream_name == "greeter-entrance" and detection.region == "eu-west-1"
+    assert detection.credentials == config.kvs.credentials
+    # Settings the detector defines for itself arrive untouched; the ones parsed here do not repeat.
+    assert dict(detection.options) == {
+        "GREETER_DETECTION_RESEND_INTERVAL_S": "30",
+        "GREETER_FRAME_SEARCH_QUEUE_SIZE": "8",
+    }
+    assert config.kvs.stream_video is False
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"GREETER_STREAM_NAME": ""}, "GREETER_STREAM_NAME is missing: the name of this camera's Kinesis video stream"),
+        ({"GREETER_STREAM_NAME": "shop entrance"}, "GREETER_STREAM_NAME='shop entrance' is not a valid stream name"),
+        ({"AWS_REGION": ""}, "AWS_REGION is missing"),
+        ({"AWS_REGION": "Ireland"}, "AWS_REGION='Ireland' is not an AWS region name"),
+        ({"GREETER_CAMERA": "ipcam"}, "GREETER_CAMERA='ipcam' is not one of: usb, picam."),
+        ({"GREETER_DEVICE": "video0"}, "GREETER_DEVICE='video0' should be a device path such as /dev/video0."),
+        ({"GREETER_USB_FORMAT": "h264"}, "GREETER_USB_FORMAT='h264' is not one of: mjpeg, yuyv."),
+        ({"GREETER_RESOLUTION": "720p"}, "GREETER_RESOLUTION='720p' should look like 1280x720"),
+        (
+            {"GREETER_RESOLUTION": "3840x2160"},
+            "GREETER_RESOLUTION=3840x2160 is not supported: the largest is 1920x1080",
+        ),
+        ({"GREETER_RESOLUTION": "320x240"}, "GREETER_RESOLUTION=320x240 is not supported: below 640x480"),
+        ({"GREETER_RESOLUTION": "1281x721"}, "H.264 encoders need an even width and height"),
+        ({"GREETER_FRAMERATE": "60"}, "GREETER_FRAMERATE=60 is outside 5-30 frames per second"),
+        ({"GREETER_FRAMERATE": "2"}, "Rekognition needs at least 5 fps"),
+        ({"GREETER_FRAMERATE": "thirty"}, "GREETER_FRAMERATE='thirty' is not a whole number"),
+        ({"GREETER_ENCODER": "omxh264enc"}, "GREETER_ENCODER='omxh264enc' is not one of: auto, v4l2h264enc, x264enc."),
+        ({"GREETER_BITRATE_KBPS": "50000"}, "GREETER_BITRATE_KBPS=50000 is outside 500-10000 kbit/s"),
+        ({"GREETER_KEYFRAME_INTERVAL_S": "30"}, "GREETER_KEYFRAME_INTERVAL_S=30 is outside 1-10 seconds"),
+        ({"GREETER_STREAM_VIDEO": "maybe"}, "GREETER_STREAM_VIDEO='maybe' should be true or false."),
+        ({"GREETER_CREDENTIALS": "root-keys"}, "GREETER_CREDENTIALS='root-keys' is not one of: iot-certificate"),
+        ({"GREETER_IOT_CREDENTIALS_ENDPOINT": ""}, "aws iot describe-endpoint --endpoint-type iot:CredentialProvider"),
+        (
+            {"GREETER_IOT_CREDENTIALS_ENDPOINT": "a1b2c3-ats.iot.eu-west-1.amazonaws.com"},
+            "That is the MQTT data endpoint",
+        ),
+        (
+            {"GREETER_IOT_CREDENTIALS_ENDPOINT": "https://c1.credentials.iot.eu-west-1.amazonaws.com"},
+            "give the host name only, without https://",
+        ),
+        ({"GREETER_IOT_ROLE_ALIAS": ""}, "GREETER_IOT_ROLE_ALIAS is missing"),
+        ({"GREETER_IOT_ROLE_ALIAS": "greeter camera"}, "GREETER_IOT_ROLE_ALIAS='greeter camera' is not a valid"),
+        ({"GREETER_IOT_THING_NAME": "shop/door"}, "GREETER_IOT_THING_NAME='shop/door' is not a valid IoT thing name"),
+        ({"GREETER_IOT_CERT": "certs/cert.pem"}, "GREETER_IOT_CERT='certs/cert.pem' should be an absolute path"),
+        ({"GREETER_IOT_KEY": "/etc/greeter/my key.pem"}, "kvssink cannot take a path containing commas"),
+        ({"GREETER_CREDENTIALS": "access-keys"}, "AWS_ACCESS_KEY_ID is missing"),
+        ({**ACCESS_KEYS, "AWS_ACCESS_KEY_ID": "not-a-key"}, "does not look like an access key id"),
+        ({**ACCESS_KEYS, "AWS_SECRET_ACCESS_KEY": "short"}, "AWS_SECRET_ACCESS_KEY is 5 characters long"),
+        ({"GREETER_DETECTION": "rekognition"}, "GREETER_DETECTION='rekognition' is not one of: off, frame-search."),
+        ({"GREETER_DETECTION": "frame-search"}, "GREETER_CROPS_BUCKET is missing: frame-search mode uploads"),
+        ({**FRAME_SEARCH, "GREETER_CROPS_BUCKET": "My_Bucket"}, "GREETER_CROPS_BUCKET='My_Bucket' is not a valid"),
+        ({**FRAME_SEARCH, "GREETER_DETECTION_FPS": "25", "GREETER_FRAMERATE": "15"}, "more than the camera's"),
+        ({"GREETER_STREAM_VIDEO": "false"}, "leaves the camera nothing to do"),
+        ({"GREETER_KVS_STORAGE_MB": "4096"}, "GREETER_KVS_STORAGE_MB=4096 is outside 16-1024 MB"),
+        ({"GREETER_STALL_TIMEOUT_S": "0"}, "GREETER_STALL_TIMEOUT_S=0 is outside 1-300 seconds"),
+    ],
+)
+def test_each_bad_value_gets_a_message_naming_the_setting(settings, expected):
+    problems = problems_for(**settings)
+
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_all_problems_are_reported_at_once():
+    problems = problems_for(GREETER_STREAM_NAME="", GREETER_RESOLUTION="8K", GREETER_FRAMERATE="100")
+
+    assert len(problems) == 3
+
+
+def test_low_bitrate_and_typos_are_warnings_not_errors(make_config):
+    config = make_config(GREETER_BITRATE_KBPS="800", GREETER_RESOLUTON="1920x1080")
+
+    assert any("below the 1500 kbit/s Rekognition asks for" in w for w in config.warnings)
+    assert any(
+        "GREETER_RESOLUTON is not a setting" in w and "Did you mean GREETER_RESOLUTION?" in w for w in config.warnings
+    )
+
+
+def test_env_file_syntax_quotes_comments_and_export():
+    values, problems = parse_env_text(
+        '# comment\n\nexport AWS_REGION=eu-west-1\nGREETER_STREAM_NAME="greeter-entrance"\n'
+        "GREETER_LIBCAMERA_NAME='/base/soc/i2c0mux/i2c@1/imx708@1a'\n"
+    )
+
+    assert problems == []
+    assert values == {
+        "AWS_REGION": "eu-west-1",
+        "GREETER_STREAM_NAME": "greeter-entrance",
+        "GREETER_LIBCAMERA_NAME": "/base/soc/i2c0mux/i2c@1/imx708@1a",
+    }
+
+
+def test_env_file_syntax_errors_name_the_line():
+    _, problems = parse_env_text(
+        'AWS_REGION=eu-west-1\nthis is not a setting\nGREETER_DEVICE="/dev/video0\nAWS_REGION=x\n'
+    )
+
+    assert problems == [
+        "line 2: expected KEY=value, got 'this is not a setting'",
+        "line 3: GREETER_DEVICE has an opening quote but no closing one",
+        "line 4: AWS_REGION is set twice (the first value was 'eu-west-1')",
+    ]
+
+
+def test_load_config_reports_a_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "camera.env")
+
+    assert "does not exist. Copy /opt/greeter/camera/camera.env.example there" in caught.value.problems[0]
+
+
+def test_load_config_combines_syntax_and_value_problems(tmp_path):
+    path = tmp_path / "camera.env"
+    path.write_text("GREETER_STREAM_NAME=greeter-entrance\nAWS_REGION=eu-west-1\nnonsense\nGREETER_FRAMERATE=99\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    text = str(caught.value)
+    assert "line 3: expected KEY=value" in text
+    assert "GREETER_FRAMERATE=99 is outside 5-30" in text
+    assert "GREETER_IOT_CREDENTIALS_ENDPOINT is missing" in text
+
+
+def test_the_shipped_example_is_a_valid_configuration():
+    config = load_config(PI_DIR / "camera.env.example")
+
+    assert config.kvs.stream_name == "greeter-entrance"
+    assert (config.camera.width, config.camera.height, config.camera.framerate) == (1280, 720, 30)
+    assert config.warnings == ()
+
+
+# ---- what only the Pi can tell ---------------------------------------------------------------------
+
+
+def everything_installed(_name: str) -> bool:
+    return True
+
+
+def test_environment_check_names_a_missing_camera(make_config):
+    config = make_config(GREETER_DEVICE="/dev/video-greeter-test-missing")
+
+    problems = check_environment(config, everything_installed, "x264enc")
+
+    assert any("GREETER_DEVICE=/dev/video-greeter-test-missing: there is no such camera device" in p for p in problems)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs /dev/shm to put a plain file under /dev")
+def test_environment_check_refuses_a_file_that_is_not_a_device(make_config):
+    with tempfile.NamedTemporaryFile(dir="/dev/shm", prefix="video") as plain_file:
+        config = make_config(GREETER_DEVICE=plain_file.name)
+
+        problems = check_environment(config, everything_installed, "x264enc")
+
+    assert f"GREETER_DEVICE={plain_file.name} is not a camera device (not a character device)." in problems
+
+
+def test_environment_check_reads_the_certificates(make_config, tmp_path):
+    cert = tmp_path / "certificate.pem.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    key = tmp_path / "private.pem.key"
+    key.write_text("secret")
+    config = make_config(
+        GREETER_CAMERA="picam",
+        GREETER_IOT_CERT=str(cert),
+        GREETER_IOT_KEY=str(key),
+        GREETER_IOT_CA=str(tmp_path / "AmazonRootCA1.pem"),
+    )
+
+    problems = check_environment(config, everything_installed, "x264enc")
+
+    assert problems == [
+        f"GREETER_IOT_CA: the root CA certificate {tmp_path}/AmazonRootCA1.pem does not exist "
+        "(see pi/provision-camera.sh)."
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file; the unreadable case cannot be shown as root")
+def test_environment_check_notices_an_unreadable_key(make_config, tmp_path):
+    key = tmp_path / "private.pem.key"
+    key.write_text("secret")
+    key.chmod(0)
+    config = make_config(GREETER_CAMERA="picam", GREETER_IOT_KEY=str(key))
+
+    problems = check_environment(config, everything_installed, "x264enc")
+
+    assert any("is not readable by this user" in p for p in problems)
+
+
+def test_environment_check_names_the_missing_gstreamer_pieces(make_config):
+    config = make_config(GREETER_CAMERA="picam", **ACCESS_KEYS)
+    installed = {"x264enc"}
+
+    problems = check_environment(config, installed.__contains__, "v4l2h264enc")
+
+    assert problems == [
+        "GREETER_CAMERA=picam needs GStreamer's libcamerasrc (apt install gstreamer1.0-libcamera), "
+        "which is not installed.",
+        "The H.264 encoder v4l2h264enc is not available (apt install gstreamer1.0-plugins-good).",
+        "kvssink (the Kinesis Video Streams GStreamer plugin) is not found; run pi/install.sh again, "
+        "or check GST_PLUGIN_PATH.",
+    ]
+
+
+def test_frame_search_without_video_needs_no_encoder_or_kvssink(make_config):
+    config = make_config(GREETER_CAMERA="picam", GREETER_STREAM_VIDEO="false", **FRAME_SEARCH, **ACCESS_KEYS)
+
+    assert check_environment(config, {"libcamerasrc"}.__contains__, "x264enc") == []

@@ -1,0 +1,118 @@
+"""The Pi's installer, provisioning script and systemd unit."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import PI_DIR
+
+SCRIPTS = sorted(PI_DIR.glob("*.sh"))
+
+
+def test_there_are_scripts_to_check():
+    assert {p.name for p in SCRIPTS} >= {"install.sh", "provision-camera.sh"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_shell_scripts_are_shellcheck_clean(script):
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (run `make system-packages`): shell scripts not checked")
+
+    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stdout
+
+
+def dry_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(PI_DIR / "install.sh"), "--dry-run", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_installer_dry_run_builds_the_pinned_kvssink_with_documented_options():
+    result = dry_run()
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    version = re.search(r'KVS_SDK_VERSION="\$\{KVS_SDK_VERSION:-(v[\d.]+)\}"', (PI_DIR / "install.sh").read_text())[1]
+    assert f"git clone --depth 1 --branch {version} " in out
+    assert "-DBUILD_GSTREAMER_PLUGIN=ON -DBUILD_DEPENDENCIES=OFF -DBUILD_SAMPLES=OFF -DCMAKE_BUILD_TYPE=Release" in out
+    for package in ("gstreamer1.0-libcamera", "gstreamer1.0-plugins-ugly", "python3-gi", "liblog4cplus-dev"):
+        assert package in out
+    assert "useradd --system --user-group --groups video" in out
+    assert "python3 -m venv --system-site-packages /opt/greeter/camera/venv" in out
+    assert "systemctl enable greeter-camera.service" in out
+    assert "-m greeter_camera check --config /etc/greeter/camera.env" in out
+    assert "Dry run: nothing was changed." in out
+
+
+def run_install_step(step: str, **variables: str) -> subprocess.CompletedProcess:
+    """Source install.sh (which then runs nothing by itself) and run one step, in dry-run mode."""
+    assignments = " ".join(f"{name}={value}" for name, value in variables.items())
+    script = f'source "{PI_DIR / "install.sh"}"; DRY_RUN=1; {assignments}; {step}; printf "%s\\n" "${{DONE[@]}}"'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+
+
+def test_installer_keeps_an_existing_configuration(tmp_path):
+    (tmp_path / "camera.env").write_text("GREETER_STREAM_NAME=greeter-entrance\n")
+
+    result = run_install_step("install_config", CONFIG_DIR=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert f"kept your {tmp_path}/camera.env" in result.stdout
+    assert f"{tmp_path}/camera.env" not in "".join(line for line in result.stdout.splitlines() if "[dry-run]" in line)
+
+
+def test_installer_creates_the_configuration_only_when_missing(tmp_path):
+    result = run_install_step("install_config", CONFIG_DIR=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert f"camera.env.example {tmp_path}/camera.env" in result.stdout
+    assert f"created {tmp_path}/camera.env from the example" in result.stdout
+
+
+def test_installer_refuses_unknown_options():
+    result = dry_run("--yes-to-all")
+
+    assert result.returncode == 2
+    assert "unknown option: --yes-to-all" in result.stderr
+
+
+def test_provisioning_script_says_what_is_missing():
+    result = subprocess.run(
+        ["bash", str(PI_DIR / "provision-camera.sh"), "--stack", "greeter"], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 1
+    assert "--camera is required" in result.stderr
+
+
+def test_systemd_unit_restarts_always_after_the_network_as_an_unprivileged_camera_user():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # systemd keys are case-sensitive
+    unit.read(PI_DIR / "greeter-camera.service")
+    service = unit["Service"]
+
+    assert "network-online.target" in unit["Unit"]["After"]
+    assert "network-online.target" in unit["Unit"]["Wants"]
+    assert service["Restart"] == "always"
+    assert service["User"] == "greeter-camera"
+    assert service["SupplementaryGroups"] == "video"
+    assert service["Type"] == "notify"
+    assert service["RestartPreventExitStatus"] == "78"  # service.EX_CONFIG: a wrong file is not retried
+    assert service["ExecStart"].endswith("-m greeter_camera run --config /etc/greeter/camera.env")
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_unit_watchdog_is_longer_than_the_service_pings():
+    from greeter_camera.supervisor import WATCHDOG_INTERVAL_S
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(PI_DIR / "greeter-camera.service")
+
+    assert int(unit["Service"]["WatchdogSec"]) >= 4 * WATCHDOG_INTERVAL_S

@@ -1,0 +1,128 @@
+import pytest
+from greeter_camera import detection_settings
+from greeter_camera.detection_settings import DetectionSettings, DetectionSettingsError
+
+REQUIRED = {
+    "GREETER_CROPS_BUCKET": "acme-greeter-crops",
+    "GREETER_STREAM_NAME": "front-door",
+    "GREETER_AWS_REGION": "eu-west-1",
+}
+
+
+def test_only_the_bucket_stream_and_region_are_required_the_rest_has_defaults():
+    settings = DetectionSettings.from_env(REQUIRED)
+
+    assert (settings.crops_bucket, settings.stream_name, settings.region) == (
+        "acme-greeter-crops",
+        "front-door",
+        "eu-west-1",
+    )
+    assert settings == DetectionSettings(
+        crops_bucket="acme-greeter-crops", stream_name="front-door", region="eu-west-1"
+    )
+    assert settings.detector == "auto"
+    assert settings.detection_width == 320
+
+
+def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
+    env = REQUIRED | {
+        "GREETER_DETECTOR": "haar",
+        "GREETER_DETECTION_WIDTH": "640",
+        "GREETER_DETECTION_SCORE": "0.85",
+        "GREETER_MIN_FACE_PX": "64",
+        "GREETER_CROP_MARGIN": "0.25",
+        "GREETER_JPEG_QUALITY": "80",
+        "GREETER_CONFIRM_FRAMES": "3",
+        "GREETER_RESEND_SECONDS": "5",
+        "GREETER_RESEND_MAX_SECONDS": "60",
+        "GREETER_TRACK_FORGET_SECONDS": "1.5",
+        "GREETER_MAX_CROPS_PER_MINUTE": "12",
+        "GREETER_QUEUE_SIZE": "20",
+        "GREETER_MAX_CROP_AGE_SECONDS": "15",
+        "GREETER_UPLOAD_BACKOFF_SECONDS": "0.25",
+        "GREETER_UPLOAD_BACKOFF_MAX_SECONDS": "4",
+        "GREETER_STOP_TIMEOUT_SECONDS": "2",
+        "GREETER_KVS_ENABLED": "true",  # the producer's, not ours
+    }
+
+    settings = DetectionSettings.from_env(env)
+
+    assert settings == DetectionSettings(
+        crops_bucket="acme-greeter-crops",
+        stream_name="front-door",
+        region="eu-west-1",
+        detector="haar",
+        detection_width=640,
+        score_threshold=0.85,
+        min_face_px=64,
+        crop_margin=0.25,
+        jpeg_quality=80,
+        confirm_frames=3,
+        resend_seconds=5.0,
+        resend_max_seconds=60.0,
+        track_forget_seconds=1.5,
+        max_crops_per_minute=12,
+        queue_size=20,
+        max_crop_age_seconds=15.0,
+        upload_backoff_seconds=0.25,
+        upload_backoff_max_seconds=4.0,
+        stop_timeout_seconds=2.0,
+    )
+    assert set(DetectionSettings.env_keys().values()) == {key for key in env if key != "GREETER_KVS_ENABLED"}
+
+
+def test_missing_required_keys_are_all_named_in_one_error():
+    with pytest.raises(DetectionSettingsError) as raised:
+        DetectionSettings.from_env({"GREETER_STREAM_NAME": "  "})
+
+    assert raised.value.problems == [
+        "GREETER_CROPS_BUCKET is required",
+        "GREETER_STREAM_NAME is required",
+        "GREETER_AWS_REGION is required",
+    ]
+
+
+def test_a_value_of_the_wrong_type_names_its_key_and_value():
+    with pytest.raises(DetectionSettingsError, match=r"GREETER_QUEUE_SIZE='lots' is not a whole number"):
+        DetectionSettings.from_env(REQUIRED | {"GREETER_QUEUE_SIZE": "lots"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("GREETER_CROPS_BUCKET", "Acme_Crops", "not a valid S3 bucket name"),
+        ("GREETER_STREAM_NAME", "front door/1", "a-z A-Z 0-9 _ . -"),
+        ("GREETER_AWS_REGION", "Ireland", "not an AWS region name"),
+        ("GREETER_DETECTOR", "dlib", "one of auto, yunet, haar"),
+        ("GREETER_DETECTION_WIDTH", "40", "between 80 and 1920"),
+        ("GREETER_DETECTION_SCORE", "1.5", "between 0 and 1"),
+        ("GREETER_MIN_FACE_PX", "30", "at least 40: Rekognition detects no smaller face"),
+        ("GREETER_CROP_MARGIN", "-0.1", "between 0 and 2"),
+        ("GREETER_JPEG_QUALITY", "101", "between 50 and 100"),
+        ("GREETER_CONFIRM_FRAMES", "0", "between 1 and 25"),
+        ("GREETER_RESEND_SECONDS", "0", "more than 0"),
+        ("GREETER_RESEND_MAX_SECONDS", "5", "at least GREETER_RESEND_SECONDS (10.0)"),
+        ("GREETER_MAX_CROPS_PER_MINUTE", "0", "at least 1"),
+        ("GREETER_QUEUE_SIZE", "0", "at least 1"),
+        ("GREETER_MAX_CROP_AGE_SECONDS", "nan", "more than 0"),
+        ("GREETER_UPLOAD_BACKOFF_MAX_SECONDS", "0.1", "at least GREETER_UPLOAD_BACKOFF_SECONDS (0.5)"),
+        ("GREETER_STOP_TIMEOUT_SECONDS", "-1", "must not be negative"),
+    ],
+)
+def test_out_of_range_values_are_refused_with_the_key_and_the_rule(key, value, message):
+    with pytest.raises(DetectionSettingsError) as raised:
+        DetectionSettings.from_env(REQUIRED | {key: value})
+
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(f"{key}=")
+    assert message in raised.value.problems[0]
+
+
+def test_building_it_in_code_checks_types_too():
+    with pytest.raises(DetectionSettingsError, match=r"GREETER_QUEUE_SIZE='60': must be a whole number"):
+        DetectionSettings(crops_bucket="acme-greeter-crops", stream_name="cam", region="eu-west-1", queue_size="60")
+
+
+def test_every_key_is_documented_in_the_module_docstring():
+    for key in DetectionSettings.env_keys().values():
+        assert f"    {key} " in detection_settings.__doc__, f"{key} is not documented"
