@@ -23,6 +23,12 @@ from stack import ACCOUNT, REGION, Stack
 
 # botocore's event names use the hyphenated service id; IAM uses its own prefixes.
 _IAM_PREFIX = {"kinesis-video": "kinesisvideo", "kinesis-video-archived-media": "kinesisvideo", "sfn": "states"}
+# Operations whose IAM action has another name (S3 authorises them as these actions).
+_IAM_ACTION = {
+    "s3:HeadObject": "s3:GetObject",
+    "s3:CopyObject": "s3:PutObject",  # on the destination; the source needs s3:GetObject (see _implied)
+    "s3:ListObjectsV2": "s3:ListBucket",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,19 @@ def _resource(service: str, operation: str, params: dict) -> str:
     return "*"
 
 
+def _implied(service: str, params: dict) -> list[Call]:
+    """Reads made with the caller's permissions as part of a call: Rekognition fetching an image from S3
+    (Image.S3Object), S3 reading a copy's source."""
+    s3_objects = []
+    if service == "rekognition":
+        for image in (params.get("Image"), params.get("SourceImage"), params.get("TargetImage")):
+            if isinstance(image, dict) and "S3Object" in image:
+                s3_objects.append((image["S3Object"]["Bucket"], image["S3Object"]["Name"]))
+    if service == "s3" and isinstance(params.get("CopySource"), dict):
+        s3_objects.append((params["CopySource"]["Bucket"], params["CopySource"]["Key"]))
+    return [Call("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") for bucket, key in s3_objects]
+
+
 class CallRecorder:
     """Records the calls of clients created after `install()`, while `active()`."""
 
@@ -65,9 +84,9 @@ class CallRecorder:
     def __call__(self, event_name: str, params: dict, **kwargs) -> None:
         if self._active:
             _, service, operation = event_name.split(".")[:3]
-            self.calls.append(
-                Call(f"{_IAM_PREFIX.get(service, service)}:{operation}", _resource(service, operation, params))
-            )
+            action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
+            self.calls.append(Call(_IAM_ACTION.get(action, action), _resource(service, operation, params)))
+            self.calls += _implied(service, params)
 
     @contextmanager
     def active(self):

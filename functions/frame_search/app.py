@@ -34,6 +34,7 @@ class FrameSearchSettings(BaseModel):
     crop_max_age_seconds: int = Field(gt=0)
     searches_per_minute_per_camera: int = Field(gt=0)
     keep_match_snapshots: bool
+    stack_name: str
 
     @field_validator("cameras", mode="before")
     @classmethod
@@ -74,10 +75,19 @@ _SEARCHED = {Outcome.MATCHED, Outcome.UNKNOWN_FACE, Outcome.NO_FACE, Outcome.UNR
 @tracer.capture_lambda_handler
 @event_parser(model=S3EventNotificationEventBridgeModel)
 def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
+    # Two stores' stacks in one account share the Greeter namespace: the stack dimension tells them apart.
+    metrics.add_dimension(name="stack", value=settings.stack_name)
     key = event.detail.object.key
-    if event.detail.bucket.name != settings.crops_bucket:
-        raise ValueError(f"event for bucket {event.detail.bucket.name}, not the crops bucket {settings.crops_bucket}")
-    outcome = crop_search.handle(key, uploaded_at=event.time.timestamp())
+    try:
+        if event.detail.bucket.name != settings.crops_bucket:
+            raise ValueError(
+                f"event for bucket {event.detail.bucket.name}, not the crops bucket {settings.crops_bucket}"
+            )
+        outcome = crop_search.handle(key, uploaded_at=event.time.timestamp())
+    except Exception:
+        # Throttling beyond the retries, or a fault: the invocation fails and Lambda retries the event.
+        metrics.add_metric(name="CropsFailed", unit=MetricUnit.Count, value=1)
+        raise
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
     if outcome in _SEARCHED:
         metrics.add_metric(name="SearchesMade", unit=MetricUnit.Count, value=1)

@@ -84,7 +84,7 @@ def test_a_throttled_search_is_retried_and_then_succeeds(frame_search, registere
 
 
 def test_throttling_beyond_the_retries_fails_the_invocation_and_keeps_the_crop(
-    frame_search, registered, rekognition, no_retry_sleep
+    frame_search, registered, rekognition, no_retry_sleep, capsys
 ):
     rekognition.fail("SearchFacesByImage", "ThrottlingException", times=4)
     key = frame_search.upload(astronaut_crop())
@@ -96,6 +96,7 @@ def test_throttling_beyond_the_retries_fails_the_invocation_and_keeps_the_crop(
     assert rekognition.call_count("SearchFacesByImage") == 4  # standard retry mode, 4 attempts in all
     assert frame_search.records() == []
     assert frame_search.crop_keys() == [key]  # still there for Lambda's retry of the event
+    assert emitted_metrics(capsys.readouterr().out) == {"CropsFailed": 1}
     # Lambda's retry (a minute later) finds it stale and drops it, counted, without searching again.
     retried_later = frame_search.app.crop_search.handle(key, uploaded_at=time.time(), now=time.time() + 60)
     assert retried_later.value == "CropsStale"

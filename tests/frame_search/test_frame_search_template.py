@@ -1,7 +1,22 @@
 """Frame search's wiring in template.yaml: trigger, guardrails (cap alarm, budget), snapshots, and both modes."""
 
+import json
+import time
+
 import pytest
+from frame_search_kit import astronaut_crop
 from stack import Stack
+
+
+@pytest.fixture
+def template(aws):
+    """template.yaml with the given parameters, its resources created on moto only as they are referenced
+    (these tests read the template's wiring; they need no deployed stack)."""
+
+    def evaluate(**parameters) -> Stack:
+        return Stack({"AlertEmails": "staff@example.com", **parameters})
+
+    return evaluate
 
 
 def props(stack: Stack, logical_id: str) -> dict:
@@ -16,8 +31,8 @@ def function_statements(stack: Stack, logical_id: str) -> list[dict]:
     return [s for policy in props(stack, logical_id)["Policies"] if "Statement" in policy for s in policy["Statement"]]
 
 
-def test_crops_reach_the_function_through_an_eventbridge_rule_on_the_crops_bucket(stack_factory):
-    stack = stack_factory(DetectionMode="FrameSearch")
+def test_crops_reach_the_function_through_an_eventbridge_rule_on_the_crops_bucket(template):
+    stack = template(DetectionMode="FrameSearch")
     bucket = props(stack, "CropsBucket")
     assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     [rule] = props(stack, "FrameSearchFunction")["Events"].values()
@@ -41,8 +56,8 @@ def test_crops_reach_the_function_through_an_eventbridge_rule_on_the_crops_bucke
     assert props(stack, "FrameSearchFailuresAlarm")["AlarmActions"] == [stack.ref("OpsTopic")]
 
 
-def test_the_function_may_touch_only_what_it_needs(stack_factory):
-    stack = stack_factory(DetectionMode="FrameSearch")
+def test_the_function_may_touch_only_what_it_needs(template):
+    stack = template(DetectionMode="FrameSearch")
     granted = {}
     for statement in function_statements(stack, "FrameSearchFunction"):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -52,7 +67,7 @@ def test_the_function_may_touch_only_what_it_needs(stack_factory):
     assert granted == {
         "dynamodb:GetItem": stack.get_att("FrameSearchStateTable", "Arn"),
         "dynamodb:UpdateItem": stack.get_att("FrameSearchStateTable", "Arn"),
-        "rekognition:SearchFacesByImage": stack.get_att("FaceCollection", "Arn"),
+        "rekognition:SearchFacesByImage": f"arn:aws:rekognition:eu-west-1:123456789012:collection/{stack.name}-faces",
         "s3:GetObject": f"{bucket_arn}/crops/*",
         "s3:DeleteObject": f"{bucket_arn}/crops/*",
         "s3:ListBucket": bucket_arn,
@@ -61,20 +76,49 @@ def test_the_function_may_touch_only_what_it_needs(stack_factory):
     }
 
 
-def test_the_cap_alarm_watches_the_metric_the_function_emits_and_tells_ops(frame_search):
-    stack = frame_search.stack
-    alarm = props(stack, "FrameSearchOverCapAlarm")
-    env = stack.function_environment("FrameSearchFunction")
-    assert alarm["MetricName"] == frame_search.app.Outcome.OVER_CAP.value
-    assert alarm["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+def test_the_cap_alarm_watches_the_metric_the_function_emits_and_tells_ops(
+    frame_search_factory, registered_factory, capsys
+):
+    frame_search = frame_search_factory(SearchesPerMinutePerCamera=1)
+    registered_factory(frame_search)
+    capsys.readouterr()
+    if time.time() % 60 > 58:  # keep both crops inside one minute
+        time.sleep(60 - time.time() % 60 + 0.1)
+    frame_search.send(astronaut_crop())
+    assert frame_search.send(astronaut_crop())["outcome"] == "CropsOverCap"
+
+    [emitted] = [blob for blob in _emf(capsys.readouterr().out) if "CropsOverCap" in blob]
+    [directive] = emitted["_aws"]["CloudWatchMetrics"]
+    alarm = props(frame_search.stack, "FrameSearchOverCapAlarm")
+    assert alarm["MetricName"] == "CropsOverCap"
+    assert alarm["Namespace"] == directive["Namespace"]
+    assert {(d["Name"], d["Value"]) for d in alarm["Dimensions"]} == {
+        (name, emitted[name]) for name in directive["Dimensions"][0]
+    }
+    assert emitted["stack"] == frame_search.stack.name  # two stores' stacks in one account don't mix
     assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == ("Sum", "GreaterThanThreshold", 0)
-    assert alarm["AlarmActions"] == [stack.ref("OpsTopic")]
-    assert env["SEARCHES_PER_MINUTE_PER_CAMERA"] == "60"
+    assert alarm["AlarmActions"] == [frame_search.stack.ref("OpsTopic")]
 
 
-def test_the_monthly_budget_watches_rekognition_and_may_notify_the_encrypted_ops_topic(stack_factory):
-    stack = stack_factory(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=40)
+def test_the_cap_defaults_to_twice_the_cameras_own(template):
+    env = template(DetectionMode="FrameSearch").function_environment("FrameSearchFunction")
+    assert env["SEARCHES_PER_MINUTE_PER_CAMERA"] == "60"  # the Pi's GREETER_MAX_CROPS_PER_MINUTE is 30
+
+
+def _emf(stdout: str) -> list[dict]:
+    blobs = []
+    for line in stdout.splitlines():
+        try:
+            blob = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(blob, dict) and "_aws" in blob:
+            blobs.append(blob)
+    return blobs
+
+
+def test_the_monthly_budget_watches_rekognition_and_may_notify_the_encrypted_ops_topic(template):
+    stack = template(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=40)
     budget = props(stack, "FrameSearchBudget")
     assert budget["Budget"]["BudgetLimit"] == {"Amount": 40, "Unit": "USD"}
     assert budget["Budget"]["CostFilters"] == {"Service": ["Amazon Rekognition"]}
@@ -88,16 +132,16 @@ def test_the_monthly_budget_watches_rekognition_and_may_notify_the_encrypted_ops
     assert key_use["Principal"] == {"Service": "budgets.amazonaws.com"}
 
 
-def test_a_zero_budget_means_no_budget_and_no_grants_for_it(stack_factory):
-    stack = stack_factory(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=0)
+def test_a_zero_budget_means_no_budget_and_no_grants_for_it(template):
+    stack = template(DetectionMode="FrameSearch", MonthlySearchBudgetUSD=0)
     assert "FrameSearchBudget" not in stack.resources
     assert not [s for s in statements(stack, "TopicsPolicy") if "budgets" in str(s)]
     assert not [s for s in statements(stack, "TopicKey", "KeyPolicy") if "budgets" in str(s)]
 
 
 @pytest.mark.parametrize("days", [0, 3])
-def test_snapshots_expire_and_only_the_match_function_may_read_them(stack_factory, days):
-    stack = stack_factory(DetectionMode="FrameSearch", MatchSnapshotDays=days)
+def test_snapshots_expire_and_only_the_match_function_may_read_them(template, days):
+    stack = template(DetectionMode="FrameSearch", MatchSnapshotDays=days)
     rules = {rule["Id"]: rule for rule in props(stack, "CropsBucket")["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireCrops"]["Prefix"] == "crops/" and rules["ExpireCrops"]["ExpirationInDays"] == 1
     assert rules["ExpireSnapshots"]["Prefix"] == "snapshots/"
@@ -117,15 +161,15 @@ def test_snapshots_expire_and_only_the_match_function_may_read_them(stack_factor
         assert stack.function_environment("MatchFunction")["SNAPSHOTS_BUCKET"] == ""
 
 
-def test_stream_processor_mode_deploys_no_frame_search(stack_factory):
-    stack = stack_factory(DetectionMode="StreamProcessor", MatchSnapshotDays=1)
+def test_stream_processor_mode_deploys_no_frame_search(template):
+    stack = template(DetectionMode="StreamProcessor", MatchSnapshotDays=1)
     assert not [logical_id for logical_id in stack.resources if logical_id.startswith(("FrameSearch", "Crops"))]
     assert stack.function_environment("MatchFunction")["SNAPSHOTS_BUCKET"] == ""
     assert not [s for s in statements(stack, "TopicsPolicy") if "budgets" in str(s)]
 
 
-def test_the_function_gets_every_configured_camera(stack_factory):
-    stack = stack_factory(DetectionMode="FrameSearch", Camera2="till", Camera3="back-office")
+def test_the_function_gets_every_configured_camera(template):
+    stack = template(DetectionMode="FrameSearch", Camera2="till", Camera3="back-office")
     env = stack.function_environment("FrameSearchFunction")
     assert env["CAMERAS"] == "entrance,till,back-office"
     assert env["VIDEO_STREAM_PREFIX"] == f"{stack.name}-"

@@ -1,0 +1,73 @@
+"""End to end in frame-search mode: a camera's face crop -> the frame-search function -> the detection
+stream -> the unchanged match function (through Lambda's Kinesis event source, played on moto) -> email."""
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+from event_source import KinesisEventSource, sent_emails
+from frame_search_kit import PERSON_ID, astronaut_crop, stranger_crop
+
+
+@pytest.fixture
+def store(frame_search_factory, registered_factory, monkeypatch, lambda_context):
+    """A FrameSearch stack with the astronaut registered (face + people item) and its match function listening."""
+
+    def open_store(**parameters):
+        frame_search = frame_search_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", **parameters)
+        registered_factory(frame_search)
+        boto3.resource("dynamodb").Table(frame_search.stack.ref("PeopleTable")).put_item(
+            Item={
+                "person_id": PERSON_ID,
+                "name": "Eileen Collins",
+                "notes": "Likes the window seat.",
+                "consent": {"given_by": "Eileen Collins", "given_at": "2026-11-01T10:00:00Z", "wording_version": "v1"},
+                "face_ids": [],
+                "photo_keys": [],
+                "created_at": "2026-11-01T10:00:00Z",
+                "updated_at": "2026-11-01T10:00:00Z",
+            }
+        )
+        match = frame_search.stack.load_function("MatchFunction", monkeypatch)
+        return frame_search, KinesisEventSource(frame_search.stack, match.lambda_handler, lambda_context)
+
+    return open_store
+
+
+def test_a_registered_persons_crops_become_one_alert_email(store):
+    frame_search, detections = store()
+
+    # She walks in (two crops, as the camera sends them) and a stranger comes in behind her.
+    outcomes = [frame_search.send(astronaut_crop(), captured_at=time.time() - s)["outcome"] for s in (11, 1)]
+    outcomes.append(frame_search.send(stranger_crop())["outcome"])
+    detections.drain()
+
+    assert outcomes == ["CropsMatched", "CropsMatched", "CropsUnknownFace"]
+    [email] = sent_emails(frame_search.stack)
+    assert email["subject"].startswith("Greeter: Eileen Collins is at the entrance (")
+    assert "Eileen Collins is at the entrance of Casa Lisboa." in email["message"]
+    assert "  Likes the window seat." in email["message"]
+    assert f"Person id: {PERSON_ID}" in email["message"]
+    assert "The face the camera saw" not in email["message"]  # snapshots are off by default
+    assert [invocation.error for invocation in detections.invocations] == [None]
+
+
+def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
+    frame_search, detections = store(MatchSnapshotDays=1)
+    key = frame_search.upload(astronaut_crop())
+
+    frame_search.invoke(key)
+    detections.drain()
+
+    [email] = sent_emails(frame_search.stack)
+    link = next(line.strip() for line in email["message"].splitlines() if "snapshots/" in line)
+    url = urlparse(link)
+    assert url.path.endswith(key.replace("crops/", "snapshots/", 1))
+    assert frame_search.bucket in url.netloc + url.path
+    query = parse_qs(url.query)
+    if "X-Amz-Expires" in query:  # SigV4
+        assert query["X-Amz-Expires"] == ["3600"]
+    else:  # SigV2 query authentication: an absolute expiry time
+        assert int(query["Expires"][0]) == pytest.approx(time.time() + 3600, abs=60)
+    assert frame_search.crop_keys("") == [key.replace("crops/", "snapshots/", 1)]
