@@ -401,9 +401,7 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
     )
 
 
-def _detection(
-    reader: _Reader, values: Mapping[str, str], mode: str, framerate: int
-) -> DetectionSettings | None:
+def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate: int) -> DetectionSettings | None:
     """Frame-search mode's settings, checked by DetectionSettings itself; its problems join the others."""
     if mode == "off":
         ignored = sorted(key for key in values if key in DETECTION_KEYS - SHARED_KEYS and values[key].strip())

@@ -192,9 +192,7 @@ class DetectionSettings:
             return problems
 
         check(bool(BUCKET_NAME.match(self.crops_bucket)), "crops_bucket", "not a valid S3 bucket name")
-        check(
-            bool(STREAM_NAME.match(self.stream_name)), "stream_name", "use 1-256 of the characters a-z A-Z 0-9 _ . -"
-        )
+        check(bool(STREAM_NAME.match(self.stream_name)), "stream_name", "use 1-256 of the characters a-z A-Z 0-9 _ . -")
         check(bool(REGION_NAME.match(self.region)), "region", "not an AWS region name like eu-west-1")
         check(
             1 <= self.fps <= MAX_DETECTION_FPS,
