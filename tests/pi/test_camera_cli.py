@@ -118,3 +118,20 @@ def test_missing_gstreamer_bindings_are_named_with_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "gi", None)  # as if python3-gi were not installed
 
     assert "sudo apt install python3-gi gir1.2-gstreamer-1.0" in runner.bindings_problem()
+
+
+def test_check_loads_the_face_detector_the_service_would_use(make_config, tmp_path, monkeypatch):
+    from conftest import FRAME_SEARCH
+    from greeter_camera import __main__ as cli
+    from greeter_camera import faces
+
+    assert cli._face_detector(make_config(**FRAME_SEARCH)) == ("yunet", [])
+
+    altered = tmp_path / "face_detection_yunet_2023mar.onnx"
+    altered.write_bytes(b"not the model")
+    monkeypatch.setattr(faces, "bundled_yunet_model", lambda: altered)
+    name, problems = cli._face_detector(make_config(**FRAME_SEARCH, GREETER_DETECTOR="yunet"))
+
+    assert name == ""
+    assert problems[0].startswith(f"frame-search mode cannot load the face detector (ModelIntegrityError: {altered}")
+    assert problems[0].endswith("(pip install -r /opt/greeter/camera/requirements.txt in the venv).")
