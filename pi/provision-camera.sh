@@ -7,9 +7,10 @@
 #
 # iot-certificate (preferred): an IoT thing named like the camera's stream, a certificate and key made
 #   here, the stack's camera IoT policy attached. The Pi trades the certificate for short-lived credentials
-#   of the stack's camera role, which may only write to the stream named like the thing.
+#   of the stack's camera role (kvssink for the video, the camera program for the face crops), which may
+#   only write to the stream named like the thing and, in frame-search mode, to crops/<that name>/.
 # access-keys (fallback): an IAM user named like the stream with the stack's camera access policy, which
-#   only allows that user's own stream; its access key goes into camera.env.
+#   only allows that user's own stream and crops; its access key goes into camera.env.
 # Running it again for the same camera reuses the thing, certificate or user it made before.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 OUT=""
 METHOD=iot-certificate
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'provision-camera.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -125,7 +126,8 @@ fi
 umask 077
 cat >"$OUT/camera.env" <<EOF
 # Made by pi/provision-camera.sh for camera $CAMERA of stack $STACK. Camera settings (device, resolution,
-# encoder...) keep their defaults: see /opt/greeter/camera/camera.env.example for all of them.
+# encoder...) and frame-search settings (GREETER_RESEND_SECONDS, GREETER_MAX_CROPS_PER_MINUTE...) keep
+# their defaults: see /opt/greeter/camera/camera.env.example for all of them.
 GREETER_STREAM_NAME=$STREAM
 AWS_REGION=$REGION
 GREETER_STREAM_VIDEO=true

@@ -14,7 +14,7 @@ import sys
 import time
 
 from greeter_camera import DEFAULT_CONFIG_PATH
-from greeter_camera.config import ConfigError, check_environment, load_config
+from greeter_camera.config import CameraConfig, ConfigError, check_environment, load_config
 from greeter_camera.pipeline import build_pipeline, printable, read_board_model, resolve_encoder
 from greeter_camera.service import EX_CONFIG, run_service, setup_logging
 
@@ -56,16 +56,46 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     problems = check_environment(config, has_element, encoder)
+    detector = ""
+    if config.detection is not None:
+        detector, detector_problems = _face_detector(config)
+        problems += detector_problems
     if problems:
         print(f"{args.config} is valid, but this Pi is not ready:", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     video = f"streams to {config.kvs.stream_name} with {encoder}" if config.kvs.stream_video else "streams no video"
-    detect = f", frame search at {config.detection.fps} fps" if config.detection.enabled else ""
+    detect = ""
+    if config.detection is not None:
+        detect = (
+            f", looks for faces {config.detection.fps} times a second ({detector}) and uploads them to "
+            f"s3://{config.detection.crops_bucket}/crops/{config.detection.stream_name}/"
+        )
     cam = config.camera
     print(f"OK: {cam.kind} camera, {cam.width}x{cam.height} at {cam.framerate} fps, {video}{detect}.")
     return 0
+
+
+def _face_detector(config: CameraConfig) -> tuple[str, list[str]]:
+    """Load the face detector as the service would: its name, or the problem in words."""
+    assert config.detection is not None
+    try:
+        from greeter_camera.faces import load_face_detector
+
+        detector = load_face_detector(config.detection)
+    except Exception as error:  # ImportError of OpenCV, a missing or altered model file...
+        return "", [
+            f"frame-search mode cannot load the face detector ({type(error).__name__}: {error}); "
+            "pi/install.sh installs it (pip install -r /opt/greeter/camera/requirements.txt in the venv)."
+        ]
+    if config.detection.detector == "auto" and detector.name != "yunet":
+        print(
+            "warning: the YuNet face model could not be loaded; the camera falls back to OpenCV's Haar cascade, "
+            "which misses small and turned faces (see the log above).",
+            file=sys.stderr,
+        )
+    return detector.name, []
 
 
 def _status(config_path: str, health_file: str | None) -> int:

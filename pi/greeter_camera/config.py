@@ -3,8 +3,9 @@ IT person can act on.
 
 The file is a systemd-style environment file: `KEY=value` lines, `#` comments, optional quotes.
 `load_config` checks every value on its own (syntax, ranges, combinations) and reports *all* problems at
-once; `check_environment` then checks what only the Pi can tell (the camera device is there, the
-certificate files are readable, the GStreamer elements are installed).
+once, the frame-search settings (`detection_settings.DetectionSettings`, issue 7) included;
+`check_environment` then checks what only the Pi can tell (the camera device is there, the certificate
+files are readable, the GStreamer elements are installed).
 
 Where each default comes from is written next to it; Rekognition's guidance is
 "Recommendations for camera setup" in the Rekognition developer guide (image and video; stored and
@@ -21,6 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from greeter_camera.detection_settings import (
+    REGION_NAME,
+    STREAM_NAME,
+    DetectionSettings,
+)
 
 # ---- defaults, and why ---------------------------------------------------------------------------
 # 1280x720: Rekognition wants a face of at least 50x50 pixels in frames up to 1920x1080. A 16 cm wide face
@@ -41,9 +48,6 @@ DEFAULT_KEYFRAME_INTERVAL_S = 2
 DEFAULT_USB_FORMAT = "mjpeg"
 # 128 MB: kvssink's own default content store (video kept while the network is down).
 DEFAULT_KVS_STORAGE_MB = 128
-# 5 frames per second to the on-camera face detector: Rekognition's minimum frame rate; people walking in
-# stay in view for a second or more, and the Pi has the rest of its CPU for encoding.
-DEFAULT_DETECTION_FPS = 5
 # The pipeline is declared dead when no frame has come from the camera for this long.
 DEFAULT_STALL_TIMEOUT_S = 10.0
 DEFAULT_HEALTH_FILE = "/run/greeter-camera/health.json"
@@ -58,7 +62,6 @@ KEYFRAME_RANGE_S = (1, 10)
 CameraKind = Literal["usb", "picam"]
 UsbFormat = Literal["mjpeg", "yuyv"]
 EncoderName = Literal["auto", "v4l2h264enc", "x264enc"]
-DetectionMode = Literal["off", "frame-search"]
 
 CAMERA_KINDS = ("usb", "picam")
 USB_FORMATS = ("mjpeg", "yuyv")
@@ -66,11 +69,9 @@ ENCODERS = ("auto", "v4l2h264enc", "x264enc")
 DETECTION_MODES = ("off", "frame-search")
 CREDENTIAL_METHODS = ("iot-certificate", "access-keys")
 
-# Keys under these prefixes belong to the frame-search detector (issue 7); they are passed through to it
-# in DetectionSettings.options so it can read its own settings without this parser knowing them.
-DETECTION_OPTION_PREFIXES = ("GREETER_DETECTION_", "GREETER_FRAME_SEARCH_")
-
-KNOWN_KEYS = frozenset(
+# The video and camera settings, read here. The frame-search settings (GREETER_DETECTION=frame-search) are
+# DetectionSettings' keys: its fields, documented in detection_settings.py, checked by it.
+VIDEO_KEYS = frozenset(
     {
         "GREETER_STREAM_NAME",
         "GREETER_STREAM_VIDEO",
@@ -96,18 +97,17 @@ KNOWN_KEYS = frozenset(
         "GREETER_KVS_STORAGE_MB",
         "GREETER_KVS_LOG_CONFIG",
         "GREETER_DETECTION",
-        "GREETER_DETECTION_FPS",
-        "GREETER_CROPS_BUCKET",
         "GREETER_HEALTH_FILE",
         "GREETER_STALL_TIMEOUT_S",
     }
 )
+DETECTION_KEYS = frozenset(DetectionSettings.env_keys().values())
+# Shared by both: checked here (the video needs them too), not again by DetectionSettings.
+SHARED_KEYS = frozenset({"GREETER_STREAM_NAME", "AWS_REGION"})
+KNOWN_KEYS = VIDEO_KEYS | DETECTION_KEYS
 
-_STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,256}$")  # Kinesis Video Streams' StreamName pattern
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ROLE_ALIAS = re.compile(r"^[\w=,@-]{1,128}$")  # AWS IoT RoleAlias pattern
 _THING_NAME = re.compile(r"^[a-zA-Z0-9:_-]{1,128}$")  # AWS IoT ThingName pattern
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 # kvssink takes IoT settings as one GstStructure string ("iot-certificate,endpoint=...,cert-path=..."):
 # a comma, quote, semicolon or space inside a value would split or end it.
@@ -172,26 +172,8 @@ class KvsSettings:
     stream_video: bool
     stream_name: str
     region: str
-    credentials: Credentials
     storage_mb: int
     log_config: str
-
-
-@dataclass(frozen=True)
-class DetectionSettings:
-    """Everything the frame-search sender (greeter_camera.detection.FrameSearchSender) is given."""
-
-    mode: DetectionMode
-    fps: int
-    crops_bucket: str | None
-    stream_name: str  # crops go to s3://<crops_bucket>/crops/<stream_name>/...
-    region: str
-    credentials: Credentials
-    options: Mapping[str, str] = field(default_factory=dict)  # GREETER_DETECTION_* / GREETER_FRAME_SEARCH_*
-
-    @property
-    def enabled(self) -> bool:
-        return self.mode != "off"
 
 
 @dataclass(frozen=True)
@@ -199,10 +181,17 @@ class CameraConfig:
     camera: CameraSettings
     encoder: EncoderSettings
     kvs: KvsSettings
-    detection: DetectionSettings
+    # The camera's one AWS identity: kvssink streams video with it, the frame-search sender uploads crops.
+    credentials: Credentials
+    # Frame-search mode's settings, or None when GREETER_DETECTION=off.
+    detection: DetectionSettings | None
     health_file: str
     stall_timeout_s: float
     warnings: tuple[str, ...] = ()
+
+    @property
+    def frame_search(self) -> bool:
+        return self.detection is not None
 
 
 # ---- the file format -----------------------------------------------------------------------------
@@ -412,12 +401,40 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
     )
 
 
+def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate: int) -> DetectionSettings | None:
+    """Frame-search mode's settings, checked by DetectionSettings itself; its problems join the others."""
+    if mode == "off":
+        ignored = sorted(key for key in values if key in DETECTION_KEYS - SHARED_KEYS and values[key].strip())
+        if ignored:
+            reader.warnings.append(
+                f"{', '.join(ignored)}: frame-search settings are ignored while GREETER_DETECTION=off."
+            )
+        return None
+    detection, problems = DetectionSettings.check_env(values, checked_elsewhere=SHARED_KEYS)
+    reader.problems += problems
+    if detection is not None and detection.fps > framerate:
+        reader.problems.append(
+            f"GREETER_DETECTION_FPS={detection.fps} is more than the camera's GREETER_FRAMERATE={framerate}."
+        )
+    return detection
+
+
+def _thing_name_must_match_stream(reader: _Reader, thing_name: str, stream_name: str) -> None:
+    # The stack's CameraRole allows PutMedia only on the stream named ${credentials-iot:ThingName} and crops
+    # only under crops/${credentials-iot:ThingName}/ (the crops go under crops/<stream name>/).
+    if thing_name and stream_name and thing_name != stream_name:
+        reader.warnings.append(
+            f"GREETER_IOT_THING_NAME={thing_name} is not GREETER_STREAM_NAME={stream_name}: the Greeter stack's "
+            "camera role lets a thing write only the stream and crops named like it, so AWS will refuse them."
+        )
+
+
 def config_from_values(values: Mapping[str, str], path: str | None = None) -> CameraConfig:
     """Check every value; raise ConfigError listing all problems, or return the typed configuration."""
     reader = _Reader(values)
 
     for key in sorted(values):
-        if key in KNOWN_KEYS or key.startswith(DETECTION_OPTION_PREFIXES):
+        if key in KNOWN_KEYS:
             continue
         if key.startswith("GREETER_") or key.startswith("AWS_"):
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
@@ -432,12 +449,12 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
         "the name of this camera's Kinesis video stream",
         "It is <stack name>-<camera name>, listed in the Greeter stack's outputs.",
     )
-    if stream_name and not _STREAM_NAME.match(stream_name):
+    if stream_name and not STREAM_NAME.match(stream_name):
         reader.problems.append(
             f"GREETER_STREAM_NAME={stream_name!r} is not a valid stream name (letters, digits, '.', '_', '-')."
         )
     region = reader.required("AWS_REGION", "the AWS region of the Greeter stack, e.g. eu-west-1")
-    if region and not _REGION.match(region):
+    if region and not REGION_NAME.match(region):
         reader.problems.append(f"AWS_REGION={region!r} is not an AWS region name such as eu-west-1.")
 
     kind = reader.choice("GREETER_CAMERA", CAMERA_KINDS, "usb")
@@ -491,47 +508,20 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
         stream_video=stream_video,
         stream_name=stream_name,
         region=region,
-        credentials=credentials,
         storage_mb=reader.integer(
             "GREETER_KVS_STORAGE_MB", DEFAULT_KVS_STORAGE_MB, 16, 1024, "MB", "it is held in the Pi's memory"
         ),
         log_config=reader.path("GREETER_KVS_LOG_CONFIG", DEFAULT_KVS_LOG_CONFIG, "kvssink's log4cplus settings"),
     )
 
-    detection_fps = reader.integer(
-        "GREETER_DETECTION_FPS",
-        DEFAULT_DETECTION_FPS,
-        1,
-        FRAMERATE_RANGE[1],
-        "frames per second",
-        "the detector gets a few frames a second",
-    )
-    if detection_mode != "off" and detection_fps > framerate:
-        reader.problems.append(
-            f"GREETER_DETECTION_FPS={detection_fps} is more than the camera's GREETER_FRAMERATE={framerate}."
-        )
-    crops_bucket = reader.text("GREETER_CROPS_BUCKET")
-    if detection_mode == "frame-search" and crops_bucket is None:
-        reader.problems.append(
-            "GREETER_CROPS_BUCKET is missing: frame-search mode uploads face crops there "
-            "(the CropsBucket output of the Greeter stack)."
-        )
-    if crops_bucket is not None and not _BUCKET.match(crops_bucket):
-        reader.problems.append(f"GREETER_CROPS_BUCKET={crops_bucket!r} is not a valid S3 bucket name.")
+    detection = _detection(reader, values, detection_mode, framerate)
     if not stream_video and detection_mode == "off":
         reader.problems.append(
             "GREETER_STREAM_VIDEO=false with GREETER_DETECTION=off leaves the camera nothing to do; "
             "stream video, or turn on GREETER_DETECTION=frame-search."
         )
-    detection = DetectionSettings(
-        mode=detection_mode,  # type: ignore[arg-type]
-        fps=detection_fps,
-        crops_bucket=crops_bucket,
-        stream_name=stream_name,
-        region=region,
-        credentials=credentials,
-        options={k: v for k, v in values.items() if k.startswith(DETECTION_OPTION_PREFIXES) and k not in KNOWN_KEYS},
-    )
+    if isinstance(credentials, IotCertificateCredentials):
+        _thing_name_must_match_stream(reader, credentials.thing_name, stream_name)
 
     health_file = reader.path("GREETER_HEALTH_FILE", DEFAULT_HEALTH_FILE, "the health file")
     stall_timeout = reader.number("GREETER_STALL_TIMEOUT_S", DEFAULT_STALL_TIMEOUT_S, 1, 300, "seconds")
@@ -542,6 +532,7 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
         camera=camera,
         encoder=encoder,
         kvs=kvs,
+        credentials=credentials,
         detection=detection,
         health_file=health_file,
         stall_timeout_s=stall_timeout,
@@ -605,7 +596,7 @@ def check_environment(
                 "kvssink (the Kinesis Video Streams GStreamer plugin) is not found; run pi/install.sh again, "
                 "or check GST_PLUGIN_PATH."
             )
-    credentials = config.kvs.credentials
+    credentials = config.credentials
     if isinstance(credentials, IotCertificateCredentials):
         for key, what, file in (
             ("GREETER_IOT_CERT", "certificate", credentials.cert_path),

@@ -1,16 +1,17 @@
 """Frame-search mode on the camera: notice faces locally, send only face crops to the cloud.
 
-The GStreamer producer hands frames to `FrameSearchSender.submit()` from its appsink thread (about 5 fps).
-Two threads of the sender's own do the rest:
+The GStreamer producer hands frames to `FrameSearchSender.submit()` from its appsink thread
+(GREETER_DETECTION_FPS, 5 a second by default). Two threads of the sender's own do the rest:
   - detection: takes the newest submitted frame (frames that arrive while it is busy are skipped, never
     queued), finds faces, tracks them, and for each face the rate limits allow cuts a crop from the
     full-resolution frame and queues it as JPEG;
   - upload: sends queued crops to S3, retrying with exponential backoff while the network is down.
 
-    sender = FrameSearchSender(DetectionSettings.from_env(camera_env))
+    s3 = make_s3_client(region, aws_session(config.credentials, region))  # the camera's own identity
+    sender = FrameSearchSender(config.detection, s3_client=s3)               # (service.make_sender)
     sender.start()
-    sender.submit(frame_bgr, captured_at=time.time())   # from the appsink thread, for every frame
-    sender.stop()                                       # flushes queued crops for up to stop_timeout_seconds
+    sender.submit(frame_bgr, captured_at=time.time())  # from the appsink thread, for every frame
+    sender.stop()                                      # flushes queued crops for up to stop_timeout_seconds
 
 The crops land as `s3://<crops bucket>/crops/<stream-name>/<epoch-ms>-<uuid4>.jpg` (ContentType image/jpeg)
 with this object metadata, for the cloud side:
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from greeter_camera.detection_settings import DetectionSettings, DetectionSettingsError
 from greeter_camera.faces import CropBox, FaceBox, FaceDetector, crop_face, encode_jpeg, load_face_detector
 from greeter_camera.tracking import CropRateLimiter, Decision, FaceTrack, FaceTracker, FrameSearchPolicy
@@ -42,14 +44,15 @@ logger = logging.getLogger(__name__)
 _IDLE_WAIT_SECONDS = 1.0
 
 
-def make_s3_client(region: str) -> Any:
+def make_s3_client(region: str, session: Any = None) -> Any:
     """An S3 client with short timeouts: a dead network should fail an upload in seconds, and the queue,
-    not botocore, decides when to try again."""
+    not botocore, decides when to try again. `session` carries the camera's credentials
+    (aws_credentials.aws_session); without one, boto3's usual chain (environment, ~/.aws) is used."""
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2})
-    return boto3.session.Session().client("s3", region_name=region, config=config)
+    return (session or boto3.session.Session()).client("s3", region_name=region, config=config)
 
 
 class FrameSearchSender:
@@ -61,8 +64,10 @@ class FrameSearchSender:
         s3_client: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """`detector`, `s3_client` and `clock` (epoch seconds, for crop ages) are for tests and benchmarks;
-        by default they come from the settings, boto3's usual credential chain and the system clock."""
+        """`s3_client` is the crops' way to S3: the service gives one signed with the camera's credentials
+        (make_s3_client with aws_credentials.aws_session); without one, boto3's usual credential chain is used.
+        `detector` and `clock` (epoch seconds, for crop ages) are for tests and benchmarks; by default they come
+        from the settings and the system clock."""
         self.settings = settings
         self.detector = detector or load_face_detector(settings)
         self._stats = SenderStats()

@@ -1,12 +1,18 @@
 """Settings of frame-search mode on the camera: detector, crops, rate limits, upload queue.
 
-The producer's config parser builds a `DetectionSettings` from `/etc/greeter/camera.env`, most simply with
-`DetectionSettings.from_env(values)`. Keys (defaults in brackets; the three without one are required):
+They live in the camera's one settings file, /etc/greeter/camera.env, next to the video settings; the
+producer's parser (`config.py`) builds this `DetectionSettings` from it when `GREETER_DETECTION=frame-search`
+and reports its problems together with its own. `DetectionSettings.from_env(values)` builds one from any
+mapping of strings (the benchmarks and tests use it). Keys (defaults in brackets; the three without one are
+required; the first three are shared with the video settings):
 
-    GREETER_CROPS_BUCKET                 S3 bucket the crops go to (the stack's crops bucket output).
+    GREETER_CROPS_BUCKET                 S3 bucket the crops go to (the stack's CropsBucketName output).
     GREETER_STREAM_NAME                  This camera's name: the crops' key prefix `crops/<name>/`, and the
                                          Kinesis video stream name the cloud reports the match under.
-    GREETER_AWS_REGION                   Region of the crops bucket, e.g. eu-west-1.
+    AWS_REGION                           Region of the Greeter stack and its crops bucket, e.g. eu-west-1.
+    GREETER_DETECTION_FPS                [5] Frames per second the camera hands to the detector: Rekognition's
+                                         minimum frame rate; people walking in stay in view for a second or
+                                         more, and the Pi keeps the rest of its CPU for encoding.
     GREETER_DETECTOR                     [auto] `auto` (YuNet, falling back to Haar if the model can't load),
                                          `yunet` (fail instead of falling back) or `haar`.
     GREETER_DETECTION_WIDTH              [320] Width in pixels the frame is shrunk to for detection (height
@@ -48,7 +54,7 @@ far more than the 30 s a crop stays worth sending.
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 DETECTORS = ("auto", "yunet", "haar")
@@ -56,30 +62,40 @@ DETECTORS = ("auto", "yunet", "haar")
 # Rekognition detects no face smaller than 40x40 px in an image up to 1920x1080 (Amazon Rekognition
 # Developer Guide, "Guidelines and quotas in Amazon Rekognition"), so smaller faces only cost searches.
 REKOGNITION_MIN_FACE_PX = 40
+# The camera's frame rate is at most 30 fps (config.py), so the detector cannot get more.
+MAX_DETECTION_FPS = 30
 
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# The one definition of each name's shape, for the video settings too (config.py imports them).
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # Kinesis video stream names: 1-256 of [a-zA-Z0-9_.-]; also safe as one S3 key segment.
-_STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,256}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,256}$")
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 class DetectionSettingsError(ValueError):
-    """One or more detection settings are missing or wrong; the message lists each, by its GREETER_* key."""
+    """One or more detection settings are missing or wrong; the message lists each, by its key."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("bad frame-search settings:\n  " + "\n  ".join(problems))
 
 
-def _setting(env_key: str, default: object = dataclasses.MISSING) -> object:
-    return field(default=default, metadata={"env": env_key})
+def _setting(env_key: str, default: object = dataclasses.MISSING, *, what: str = "") -> object:
+    """A field read from `env_key`; `what` says what a required one is, for the message when it is missing."""
+    return field(default=default, metadata={"env": env_key, "what": what})
 
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    crops_bucket: str = _setting("GREETER_CROPS_BUCKET")
-    stream_name: str = _setting("GREETER_STREAM_NAME")
-    region: str = _setting("GREETER_AWS_REGION")
+    crops_bucket: str = _setting(
+        "GREETER_CROPS_BUCKET",
+        what="the bucket frame-search mode uploads face crops to (the CropsBucketName output of the Greeter stack)",
+    )
+    stream_name: str = _setting(
+        "GREETER_STREAM_NAME", what="this camera's name, the name of its Kinesis video stream (<stack>-<camera>)"
+    )
+    region: str = _setting("AWS_REGION", what="the AWS region of the Greeter stack, e.g. eu-west-1")
+    fps: int = _setting("GREETER_DETECTION_FPS", 5)
     detector: str = _setting("GREETER_DETECTOR", "auto")
     detection_width: int = _setting("GREETER_DETECTION_WIDTH", 320)
     score_threshold: float = _setting("GREETER_DETECTION_SCORE", 0.7)
@@ -104,38 +120,70 @@ class DetectionSettings:
 
     @classmethod
     def env_keys(cls) -> dict[str, str]:
-        """Field name -> GREETER_* key, in declaration order."""
+        """Field name -> camera.env key, in declaration order."""
         return {f.name: f.metadata["env"] for f in dataclasses.fields(cls)}
 
     @classmethod
     def from_env(cls, values: Mapping[str, str]) -> "DetectionSettings":
-        """Build from GREETER_* strings (camera.env, os.environ); other keys are ignored, empty means unset."""
+        """Build from camera.env strings (or os.environ); other keys are ignored, empty means unset. Raises
+        DetectionSettingsError naming every bad key at once."""
+        settings, problems = cls.check_env(values)
+        if settings is None:
+            raise DetectionSettingsError(problems)
+        return settings
+
+    @classmethod
+    def check_env(
+        cls, values: Mapping[str, str], *, checked_elsewhere: Collection[str] = ()
+    ) -> tuple["DetectionSettings | None", list[str]]:
+        """The settings, or None and one sentence per problem: missing, unreadable and out-of-range values
+        all at once. Problems of the keys in `checked_elsewhere` are left to the caller, who reports them
+        in its own words (the video settings' parser checks the stream name and region for both); when only
+        those are wrong, the answer is (None, [])."""
         kwargs: dict[str, object] = {}
         problems: list[str] = []
+        unusable: set[str] = set()
         for f in dataclasses.fields(cls):
             key = f.metadata["env"]
             raw = values.get(key, "").strip()
             if not raw:
                 if f.default is dataclasses.MISSING:
-                    problems.append(f"{key} is required")
+                    problems.append(f"{key} is missing: {f.metadata['what']}.")
+                    unusable.add(f.name)
                 continue
             try:
                 kwargs[f.name] = _parse(f.type, raw)
             except ValueError:
-                problems.append(f"{key}={raw!r} is not {_type_name(f.type)}")
+                problems.append(f"{key}={raw!r} is not {_type_name(f.type)}.")
+                unusable.add(f.name)
+        # The range checks run on what could be read, with defaults standing in for the rest, so one
+        # unreadable value does not hide the others' problems.
+        draft = object.__new__(cls)
+        for f in dataclasses.fields(cls):
+            value = kwargs.get(f.name, "" if f.default is dataclasses.MISSING else f.default)
+            object.__setattr__(draft, f.name, value)
+        problems += draft._problems(skip=unusable)
+        skipped = set(checked_elsewhere)
+        problems = [p for p in problems if not any(p.startswith((f"{k}=", f"{k} ")) for k in skipped)]
         if problems:
-            raise DetectionSettingsError(problems)
-        return cls(**kwargs)  # type: ignore[arg-type]
+            return None, problems
+        try:
+            return cls(**kwargs), []  # type: ignore[arg-type]
+        except (TypeError, DetectionSettingsError):
+            # Only a key checked elsewhere can be missing or wrong here; the caller has its own message.
+            return None, []
 
-    def _problems(self) -> list[str]:
+    def _problems(self, skip: Collection[str] = ()) -> list[str]:
         keys = self.env_keys()
         problems: list[str] = []
 
         def check(ok: bool, name: str, rule: str) -> None:
-            if not ok:
+            if not ok and name not in skip:
                 problems.append(f"{keys[name]}={getattr(self, name)!r}: {rule}")
 
         for f in dataclasses.fields(self):
+            if f.name in skip:
+                continue
             value = getattr(self, f.name)
             wanted = float if f.type in (float, "float") else int if f.type in (int, "int") else str
             if isinstance(value, bool) or not isinstance(value, (int, float) if wanted is float else wanted):
@@ -143,11 +191,14 @@ class DetectionSettings:
         if problems:
             return problems
 
-        check(bool(_BUCKET_NAME.match(self.crops_bucket)), "crops_bucket", "not a valid S3 bucket name")
+        check(bool(BUCKET_NAME.match(self.crops_bucket)), "crops_bucket", "not a valid S3 bucket name")
+        check(bool(STREAM_NAME.match(self.stream_name)), "stream_name", "use 1-256 of the characters a-z A-Z 0-9 _ . -")
+        check(bool(REGION_NAME.match(self.region)), "region", "not an AWS region name like eu-west-1")
         check(
-            bool(_STREAM_NAME.match(self.stream_name)), "stream_name", "use 1-256 of the characters a-z A-Z 0-9 _ . -"
+            1 <= self.fps <= MAX_DETECTION_FPS,
+            "fps",
+            f"must be between 1 and {MAX_DETECTION_FPS} frames per second (a few a second is enough)",
         )
-        check(bool(_REGION.match(self.region)), "region", "not an AWS region name like eu-west-1")
         check(self.detector in DETECTORS, "detector", f"must be one of {', '.join(DETECTORS)}")
         check(80 <= self.detection_width <= 1920, "detection_width", "must be between 80 and 1920 pixels")
         check(0 < self.score_threshold < 1, "score_threshold", "must be between 0 and 1")
@@ -161,7 +212,7 @@ class DetectionSettings:
         check(1 <= self.confirm_frames <= 25, "confirm_frames", "must be between 1 and 25")
         check(self.resend_seconds > 0, "resend_seconds", "must be more than 0")
         check(
-            self.resend_max_seconds >= self.resend_seconds,
+            self.resend_max_seconds >= self.resend_seconds or "resend_seconds" in skip,
             "resend_max_seconds",
             f"must be at least GREETER_RESEND_SECONDS ({self.resend_seconds})",
         )
@@ -171,7 +222,7 @@ class DetectionSettings:
         check(self.max_crop_age_seconds > 0, "max_crop_age_seconds", "must be more than 0")
         check(self.upload_backoff_seconds > 0, "upload_backoff_seconds", "must be more than 0")
         check(
-            self.upload_backoff_max_seconds >= self.upload_backoff_seconds,
+            self.upload_backoff_max_seconds >= self.upload_backoff_seconds or "upload_backoff_seconds" in skip,
             "upload_backoff_max_seconds",
             f"must be at least GREETER_UPLOAD_BACKOFF_SECONDS ({self.upload_backoff_seconds})",
         )

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+
 from greeter_camera.detection_settings import DetectionSettings
 
 logger = logging.getLogger(__name__)

@@ -123,7 +123,7 @@ def kvs_sink(config: CameraConfig) -> str:
         f"storage-size={kvs.storage_mb}",
         f"log-config={kvs.log_config}",
     ]
-    credentials = kvs.credentials
+    credentials = config.credentials
     if isinstance(credentials, IotCertificateCredentials):
         iot = (
             f"iot-certificate,endpoint={credentials.endpoint},cert-path={credentials.cert_path},"
@@ -140,6 +140,8 @@ def detection_branch(config: CameraConfig) -> str:
     """A few BGR frames a second for the face detector. The leaky one-buffer queue and the dropping appsink
     mean a slow detector loses frames instead of holding up the video; wait-on-eos=false lets the pipeline
     end without the detector taking the last frame."""
+    if config.detection is None:
+        raise ValueError("no detection branch: GREETER_DETECTION is off")
     return (
         "queue leaky=downstream max-size-buffers=1 ! videorate drop-only=true ! "
         f"video/x-raw,framerate={config.detection.fps}/1 ! videoconvert ! video/x-raw,format=BGR ! "
@@ -157,7 +159,7 @@ def build_pipeline(
     """The whole pipeline. `source` replaces the camera part and `video_sink` replaces kvssink (tests)."""
     src = source if source is not None else camera_source(config)
     streams_video = config.kvs.stream_video
-    detects = config.detection.enabled
+    detects = config.frame_search
     video = f"{encoder_chain(config, encoder)} ! {video_sink if video_sink is not None else kvs_sink(config)}"
     if streams_video and detects:
         description = f"{src} ! tee name=raw  raw. ! queue ! {video}  raw. ! {detection_branch(config)}"
@@ -178,7 +180,7 @@ def build_pipeline(
 def printable(spec: PipelineSpec, config: CameraConfig) -> str:
     """The description as a gst-launch-1.0 command line a person can paste (secrets stay out)."""
     text = spec.description
-    credentials = config.kvs.credentials
+    credentials = config.credentials
     if spec.streams_video and isinstance(credentials, AccessKeyCredentials):
         text = text.replace(
             f"kvssink name={KVS_SINK_NAME}",

@@ -177,14 +177,14 @@ class PipelineRunner:
         parts = []
         if self.spec.streams_video:
             parts.append(f"Streaming {size} ({self.spec.encoder}) to {self.config.kvs.stream_name}")
-        if self.spec.detect_sink:
+        if self.spec.detect_sink and self.config.detection is not None:
             parts.append(f"looking for faces {self.config.detection.fps} times a second")
         return "; ".join(parts) + "."
 
     # ---- wiring ----------------------------------------------------------------------------------
 
     def _set_credentials(self, pipeline: Any) -> None:
-        credentials = self.config.kvs.credentials
+        credentials = self.config.credentials
         sink = pipeline.get_by_name(KVS_SINK_NAME)
         if sink is not None and isinstance(credentials, AccessKeyCredentials):
             sink.set_property("access-key", credentials.access_key_id)

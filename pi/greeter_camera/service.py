@@ -38,15 +38,23 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # botocore logs a failed credentials refresh as a warning with a traceback; aws_credentials.py says the
+    # same in one line of plain words.
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
 
 
 def make_sender(config: CameraConfig) -> Any:
-    """The frame-search sender (issue 7), or None when frame search is off."""
-    if not config.detection.enabled:
+    """The frame-search sender (issue 7), uploading with the camera's own credentials; None when frame
+    search is off."""
+    if config.detection is None:
         return None
-    from greeter_camera.detection import FrameSearchSender  # only needed in frame-search mode
+    # Only needed in frame-search mode (OpenCV, boto3).
+    from greeter_camera.aws_credentials import aws_session
+    from greeter_camera.detection import FrameSearchSender, make_s3_client
 
-    return FrameSearchSender(config.detection)
+    region = config.detection.region
+    s3 = make_s3_client(region, aws_session(config.credentials, region))
+    return FrameSearchSender(config.detection, s3_client=s3)
 
 
 def run_service(config_path: str, stop: threading.Event | None = None) -> int:

@@ -40,6 +40,29 @@ def test_check_lists_every_problem_and_exits_78(tmp_path):
         assert expected in result.stderr
 
 
+def test_check_reports_the_face_detectors_settings_with_the_videos(tmp_path):
+    config = tmp_path / "camera.env"
+    config.write_text(
+        "GREETER_STREAM_NAME=greeter-entrance\nAWS_REGION=eu-west-1\nGREETER_CREDENTIALS=access-keys\n"
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+        "GREETER_DETECTION=frame-search\nGREETER_FRAMERATE=3\nGREETER_RESEND_SECONDS=often\n"
+        "GREETER_MIN_FACE_PX=20\n"
+    )
+
+    result = greeter_camera("check", "--config", str(config))
+
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        f"{config}: 4 problem(s):",
+        "  - GREETER_FRAMERATE=3 is outside 5-30 frames per second: Rekognition needs at least 5 fps and the "
+        "encoders stop at 30.",
+        "  - GREETER_CROPS_BUCKET is missing: the bucket frame-search mode uploads face crops to (the "
+        "CropsBucketName output of the Greeter stack).",
+        "  - GREETER_RESEND_SECONDS='often' is not a number.",
+        "  - GREETER_MIN_FACE_PX=20: must be at least 40: Rekognition detects no smaller face in a 1920x1080 image",
+    ]
+
+
 def test_run_with_a_bad_file_exits_78_so_systemd_does_not_loop(tmp_path):
     config = tmp_path / "camera.env"
     config.write_text("GREETER_FRAMERATE=120\n")
@@ -95,3 +118,20 @@ def test_missing_gstreamer_bindings_are_named_with_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "gi", None)  # as if python3-gi were not installed
 
     assert "sudo apt install python3-gi gir1.2-gstreamer-1.0" in runner.bindings_problem()
+
+
+def test_check_loads_the_face_detector_the_service_would_use(make_config, tmp_path, monkeypatch):
+    from conftest import FRAME_SEARCH
+    from greeter_camera import __main__ as cli
+    from greeter_camera import faces
+
+    assert cli._face_detector(make_config(**FRAME_SEARCH)) == ("yunet", [])
+
+    altered = tmp_path / "face_detection_yunet_2023mar.onnx"
+    altered.write_bytes(b"not the model")
+    monkeypatch.setattr(faces, "bundled_yunet_model", lambda: altered)
+    name, problems = cli._face_detector(make_config(**FRAME_SEARCH, GREETER_DETECTOR="yunet"))
+
+    assert name == ""
+    assert problems[0].startswith(f"frame-search mode cannot load the face detector (ModelIntegrityError: {altered}")
+    assert problems[0].endswith("(pip install -r /opt/greeter/camera/requirements.txt in the venv).")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import pytest
 from conftest import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT
 from greeter_camera.config import (
+    KNOWN_KEYS,
     AccessKeyCredentials,
     ConfigError,
     IotCertificateCredentials,
@@ -16,6 +18,7 @@ from greeter_camera.config import (
     load_config,
     parse_env_text,
 )
+from greeter_camera.detection_settings import DetectionSettings
 
 
 def problems_for(**settings: str) -> list[str]:
@@ -32,12 +35,12 @@ def test_minimal_file_gets_the_documented_defaults(make_config):
     assert (config.encoder.name, config.encoder.bitrate_kbps, config.encoder.keyframe_interval_s) == ("auto", 3000, 2)
     assert config.kvs.stream_video is True
     assert config.kvs.storage_mb == 128
-    assert config.detection.mode == "off" and not config.detection.enabled
+    assert config.detection is None and not config.frame_search
     assert config.warnings == ()
 
 
 def test_iot_thing_name_defaults_to_the_stream_name(make_config):
-    credentials = make_config().kvs.credentials
+    credentials = make_config().credentials
 
     assert isinstance(credentials, IotCertificateCredentials)
     assert credentials.thing_name == "greeter-entrance"
@@ -48,31 +51,80 @@ def test_iot_thing_name_defaults_to_the_stream_name(make_config):
 def test_access_keys_are_read_and_kept_out_of_repr(make_config):
     config = make_config(**ACCESS_KEYS)
 
-    assert isinstance(config.kvs.credentials, AccessKeyCredentials)
-    assert config.kvs.credentials.secret_access_key == ACCESS_KEYS["AWS_SECRET_ACCESS_KEY"]
+    assert isinstance(config.credentials, AccessKeyCredentials)
+    assert config.credentials.secret_access_key == ACCESS_KEYS["AWS_SECRET_ACCESS_KEY"]
     assert ACCESS_KEYS["AWS_SECRET_ACCESS_KEY"] not in repr(config)
 
 
-def test_frame_search_settings_reach_the_detection_field(make_config):
+def test_frame_search_settings_become_the_detectors_own_settings(make_config):
     config = make_config(
         **FRAME_SEARCH,
         GREETER_DETECTION_FPS="3",
         GREETER_STREAM_VIDEO="false",
-        GREETER_DETECTION_RESEND_INTERVAL_S="30",
-        GREETER_FRAME_SEARCH_QUEUE_SIZE="8",
+        GREETER_RESEND_SECONDS="30",
+        GREETER_QUEUE_SIZE="8",
+        GREETER_DETECTOR="haar",
     )
 
-    detection = config.detection
-    assert detection.enabled and detection.fps == 3
-    assert detection.crops_bucket == "greeter-crops-123456789012"
-    assert detection.stream_name == "greeter-entrance" and detection.region == "eu-west-1"
-    assert detection.credentials == config.kvs.credentials
-    # Settings the detector defines for itself arrive untouched; the ones parsed here do not repeat.
-    assert dict(detection.options) == {
-        "GREETER_DETECTION_RESEND_INTERVAL_S": "30",
-        "GREETER_FRAME_SEARCH_QUEUE_SIZE": "8",
-    }
-    assert config.kvs.stream_video is False
+    assert config.frame_search and config.kvs.stream_video is False
+    # One settings type, DetectionSettings, built from the same file; the stream name and region are shared.
+    assert config.detection == DetectionSettings(
+        crops_bucket="greeter-crops-123456789012",
+        stream_name="greeter-entrance",
+        region="eu-west-1",
+        fps=3,
+        resend_seconds=30.0,
+        queue_size=8,
+        detector="haar",
+    )
+    assert config.warnings == ()  # every key above is known: no "not a setting this camera knows"
+
+
+def test_frame_search_problems_are_listed_with_the_video_problems_in_one_error():
+    problems = problems_for(
+        **FRAME_SEARCH,
+        GREETER_FRAMERATE="100",
+        GREETER_QUEUE_SIZE="lots",
+        GREETER_JPEG_QUALITY="101",
+        GREETER_RESEND_SECONDS="0",
+        GREETER_DETECTOR="dlib",
+    )
+
+    assert problems == [
+        "GREETER_FRAMERATE=100 is outside 5-30 frames per second: Rekognition needs at least 5 fps and the "
+        "encoders stop at 30.",
+        "GREETER_QUEUE_SIZE='lots' is not a whole number.",
+        "GREETER_DETECTOR='dlib': must be one of auto, yunet, haar",
+        "GREETER_JPEG_QUALITY=101: must be between 50 and 100",
+        "GREETER_RESEND_SECONDS=0.0: must be more than 0",
+    ]
+
+
+def test_a_key_both_halves_read_is_checked_once():
+    problems = problems_for(**FRAME_SEARCH, **ACCESS_KEYS, GREETER_STREAM_NAME="shop entrance", AWS_REGION="")
+
+    assert problems == [
+        "GREETER_STREAM_NAME='shop entrance' is not a valid stream name (letters, digits, '.', '_', '-').",
+        "AWS_REGION is missing: the AWS region of the Greeter stack, e.g. eu-west-1.",
+    ]
+
+
+def test_frame_search_keys_while_detection_is_off_are_a_warning(make_config):
+    config = make_config(GREETER_RESEND_SECONDS="5", GREETER_CROPS_BUCKET="greeter-crops-123456789012")
+
+    assert config.detection is None
+    assert config.warnings == (
+        "GREETER_CROPS_BUCKET, GREETER_RESEND_SECONDS: frame-search settings are ignored while GREETER_DETECTION=off.",
+    )
+
+
+def test_a_thing_name_unlike_the_stream_name_is_a_warning(make_config):
+    config = make_config(GREETER_IOT_THING_NAME="front-door")
+
+    assert config.warnings == (
+        "GREETER_IOT_THING_NAME=front-door is not GREETER_STREAM_NAME=greeter-entrance: the Greeter stack's camera "
+        "role lets a thing write only the stream and crops named like it, so AWS will refuse them.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,8 +170,13 @@ def test_frame_search_settings_reach_the_detection_field(make_config):
         ({**ACCESS_KEYS, "AWS_ACCESS_KEY_ID": "not-a-key"}, "does not look like an access key id"),
         ({**ACCESS_KEYS, "AWS_SECRET_ACCESS_KEY": "short"}, "AWS_SECRET_ACCESS_KEY is 5 characters long"),
         ({"GREETER_DETECTION": "rekognition"}, "GREETER_DETECTION='rekognition' is not one of: off, frame-search."),
-        ({"GREETER_DETECTION": "frame-search"}, "GREETER_CROPS_BUCKET is missing: frame-search mode uploads"),
-        ({**FRAME_SEARCH, "GREETER_CROPS_BUCKET": "My_Bucket"}, "GREETER_CROPS_BUCKET='My_Bucket' is not a valid"),
+        (
+            {"GREETER_DETECTION": "frame-search"},
+            "GREETER_CROPS_BUCKET is missing: the bucket frame-search mode uploads face crops to (the "
+            "CropsBucketName output of the Greeter stack).",
+        ),
+        ({**FRAME_SEARCH, "GREETER_CROPS_BUCKET": "My_Bucket"}, "GREETER_CROPS_BUCKET='My_Bucket': not a valid S3"),
+        ({**FRAME_SEARCH, "GREETER_DETECTION_FPS": "0"}, "GREETER_DETECTION_FPS=0: must be between 1 and 30"),
         ({**FRAME_SEARCH, "GREETER_DETECTION_FPS": "25", "GREETER_FRAMERATE": "15"}, "more than the camera's"),
         ({"GREETER_STREAM_VIDEO": "false"}, "leaves the camera nothing to do"),
         ({"GREETER_KVS_STORAGE_MB": "4096"}, "GREETER_KVS_STORAGE_MB=4096 is outside 16-1024 MB"),
@@ -199,6 +256,26 @@ def test_the_shipped_example_is_a_valid_configuration():
     assert config.kvs.stream_name == "greeter-entrance"
     assert (config.camera.width, config.camera.height, config.camera.framerate) == (1280, 720, 30)
     assert config.warnings == ()
+
+
+def test_the_example_documents_every_setting_and_its_frame_search_defaults_are_the_codes():
+    text = (PI_DIR / "camera.env.example").read_text()
+    documented = {match for match in re.findall(r"^#?([A-Z][A-Z0-9_]+)=", text, re.MULTILINE)}
+    assert documented == set(KNOWN_KEYS)
+
+    # Switch frame search on and uncomment every frame-search line, as an installer would.
+    section = text[text.index("# ---- frame-search mode") : text.index("# ---- housekeeping")]
+    uncommented = re.sub(r"^#(GREETER_[A-Z0-9_]+=)", r"\1", section, flags=re.MULTILINE)
+    uncommented = uncommented.replace("GREETER_DETECTION=off", "GREETER_DETECTION=frame-search").replace(
+        "GREETER_CROPS_BUCKET=\n", "GREETER_CROPS_BUCKET=greeter-crops-123456789012\n"
+    )
+    values, problems = parse_env_text(text.replace(section, uncommented))
+    config = config_from_values(values)
+
+    assert problems == [] and config.warnings == ()
+    assert config.detection == DetectionSettings(
+        crops_bucket="greeter-crops-123456789012", stream_name="greeter-entrance", region="eu-west-1"
+    )
 
 
 # ---- what only the Pi can tell ---------------------------------------------------------------------

@@ -92,6 +92,77 @@ def test_provisioning_script_says_what_is_missing():
     assert "--camera is required" in result.stderr
 
 
+FAKE_AWS = r"""#!/usr/bin/env bash
+# The AWS CLI calls provision-camera.sh makes, answered like a deployed stack would.
+set -euo pipefail
+echo "$*" >>"$FAKE_AWS_LOG"
+arg() { local want="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+case "$1 $2" in
+  "cloudformation describe-stacks")
+    case "$(arg --query "$@")" in
+      *DetectionMode*) echo "$FAKE_DETECTION_MODE" ;;
+      *CropsBucketName*) [ "$FAKE_DETECTION_MODE" = FrameSearch ] && echo greeter-cropsbucket-1a2b3c || echo None ;;
+      *CameraIotPolicyName*) echo greeter-camera ;;
+      *CameraRoleAlias*) echo greeter-camera ;;
+      *CameraAccessKeyPolicyArn*) echo arn:aws:iam::123456789012:policy/greeter-cameras/greeter-CameraAccessKeyPolicy ;;
+    esac ;;
+  "kinesisvideo describe-stream") echo arn:aws:kinesisvideo:eu-west-1:123456789012:stream/greeter-entrance/1 ;;
+  "iot describe-thing" | "iam get-user") exit 254 ;;
+  "iot create-keys-and-certificate")
+    echo CERT >"$(arg --certificate-pem-outfile "$@")"; echo KEY >"$(arg --private-key-outfile "$@")"
+    echo arn:aws:iot:eu-west-1:123456789012:cert/abc123 ;;
+  "iot describe-endpoint") echo c1example2abcd.credentials.iot.eu-west-1.amazonaws.com ;;
+  "iam create-access-key") printf 'AKIAIOSFODNN7EXAMPLE\twJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "mode"),
+    [("iot-certificate", "FrameSearch"), ("access-keys", "FrameSearch"), ("iot-certificate", "StreamProcessor")],
+)
+def test_provisioning_writes_a_camera_env_the_camera_accepts(tmp_path, method, mode):
+    from greeter_camera.config import AccessKeyCredentials, IotCertificateCredentials, load_config
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    (bin_dir / "aws").chmod(0o755)
+    out = tmp_path / "camera-entrance"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
+        "FAKE_DETECTION_MODE": mode,
+    }
+
+    result = subprocess.run(
+        ["bash", str(PI_DIR / "provision-camera.sh"), "--stack", "greeter", "--camera", "entrance"]
+        + ["--region", "eu-west-1", "--method", method, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    config = load_config(out / "camera.env")
+    assert (config.kvs.stream_name, config.kvs.region, config.warnings) == ("greeter-entrance", "eu-west-1", ())
+    if method == "iot-certificate":
+        assert isinstance(config.credentials, IotCertificateCredentials)
+        assert config.credentials.thing_name == "greeter-entrance"  # the crops' and the stream's name
+        assert "iot attach-thing-principal --thing-name greeter-entrance" in (tmp_path / "aws.log").read_text()
+    else:
+        assert isinstance(config.credentials, AccessKeyCredentials)
+    if mode == "FrameSearch":
+        assert config.detection is not None
+        assert (config.detection.crops_bucket, config.detection.stream_name) == (
+            "greeter-cropsbucket-1a2b3c",
+            "greeter-entrance",
+        )
+    else:
+        assert config.detection is None
+
+
 def test_systemd_unit_restarts_always_after_the_network_as_an_unprivileged_camera_user():
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # systemd keys are case-sensitive

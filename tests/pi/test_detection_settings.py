@@ -5,7 +5,7 @@ from greeter_camera.detection_settings import DetectionSettings, DetectionSettin
 REQUIRED = {
     "GREETER_CROPS_BUCKET": "acme-greeter-crops",
     "GREETER_STREAM_NAME": "front-door",
-    "GREETER_AWS_REGION": "eu-west-1",
+    "AWS_REGION": "eu-west-1",
 }
 
 
@@ -22,10 +22,12 @@ def test_only_the_bucket_stream_and_region_are_required_the_rest_has_defaults():
     )
     assert settings.detector == "auto"
     assert settings.detection_width == 320
+    assert settings.fps == 5  # frames a second from the camera to the detector
 
 
 def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
     env = REQUIRED | {
+        "GREETER_DETECTION_FPS": "3",
         "GREETER_DETECTOR": "haar",
         "GREETER_DETECTION_WIDTH": "640",
         "GREETER_DETECTION_SCORE": "0.85",
@@ -42,7 +44,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         "GREETER_UPLOAD_BACKOFF_SECONDS": "0.25",
         "GREETER_UPLOAD_BACKOFF_MAX_SECONDS": "4",
         "GREETER_STOP_TIMEOUT_SECONDS": "2",
-        "GREETER_KVS_ENABLED": "true",  # the producer's, not ours
+        "GREETER_STREAM_VIDEO": "true",  # a video setting, not ours
     }
 
     settings = DetectionSettings.from_env(env)
@@ -51,6 +53,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         crops_bucket="acme-greeter-crops",
         stream_name="front-door",
         region="eu-west-1",
+        fps=3,
         detector="haar",
         detection_width=640,
         score_threshold=0.85,
@@ -68,7 +71,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         upload_backoff_max_seconds=4.0,
         stop_timeout_seconds=2.0,
     )
-    assert set(DetectionSettings.env_keys().values()) == {key for key in env if key != "GREETER_KVS_ENABLED"}
+    assert set(DetectionSettings.env_keys().values()) == {key for key in env if key != "GREETER_STREAM_VIDEO"}
 
 
 def test_missing_required_keys_are_all_named_in_one_error():
@@ -76,9 +79,10 @@ def test_missing_required_keys_are_all_named_in_one_error():
         DetectionSettings.from_env({"GREETER_STREAM_NAME": "  "})
 
     assert raised.value.problems == [
-        "GREETER_CROPS_BUCKET is required",
-        "GREETER_STREAM_NAME is required",
-        "GREETER_AWS_REGION is required",
+        "GREETER_CROPS_BUCKET is missing: the bucket frame-search mode uploads face crops to (the CropsBucketName "
+        "output of the Greeter stack).",
+        "GREETER_STREAM_NAME is missing: this camera's name, the name of its Kinesis video stream (<stack>-<camera>).",
+        "AWS_REGION is missing: the AWS region of the Greeter stack, e.g. eu-west-1.",
     ]
 
 
@@ -87,12 +91,46 @@ def test_a_value_of_the_wrong_type_names_its_key_and_value():
         DetectionSettings.from_env(REQUIRED | {"GREETER_QUEUE_SIZE": "lots"})
 
 
+def test_unreadable_missing_and_out_of_range_values_are_all_reported_together():
+    with pytest.raises(DetectionSettingsError) as raised:
+        DetectionSettings.from_env(
+            {
+                "GREETER_CROPS_BUCKET": "acme-greeter-crops",
+                "GREETER_STREAM_NAME": "front-door",
+                "GREETER_QUEUE_SIZE": "lots",
+                "GREETER_RESEND_SECONDS": "soon",
+                "GREETER_RESEND_MAX_SECONDS": "1",  # not compared with an unreadable GREETER_RESEND_SECONDS
+                "GREETER_JPEG_QUALITY": "20",
+            }
+        )
+
+    assert raised.value.problems == [
+        "AWS_REGION is missing: the AWS region of the Greeter stack, e.g. eu-west-1.",
+        "GREETER_RESEND_SECONDS='soon' is not a number.",
+        "GREETER_QUEUE_SIZE='lots' is not a whole number.",
+        "GREETER_JPEG_QUALITY=20: must be between 50 and 100",
+    ]
+
+
+def test_keys_checked_elsewhere_are_left_to_the_caller():
+    settings, problems = DetectionSettings.check_env(
+        REQUIRED | {"GREETER_STREAM_NAME": "front door", "GREETER_QUEUE_SIZE": "0"},
+        checked_elsewhere={"GREETER_STREAM_NAME", "AWS_REGION"},
+    )
+    assert settings is None
+    assert problems == ["GREETER_QUEUE_SIZE=0: must be at least 1"]
+
+    settings, problems = DetectionSettings.check_env({**REQUIRED, "AWS_REGION": ""}, checked_elsewhere={"AWS_REGION"})
+    assert (settings, problems) == (None, [])
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
         ("GREETER_CROPS_BUCKET", "Acme_Crops", "not a valid S3 bucket name"),
         ("GREETER_STREAM_NAME", "front door/1", "a-z A-Z 0-9 _ . -"),
-        ("GREETER_AWS_REGION", "Ireland", "not an AWS region name"),
+        ("AWS_REGION", "Ireland", "not an AWS region name"),
+        ("GREETER_DETECTION_FPS", "31", "between 1 and 30 frames per second"),
         ("GREETER_DETECTOR", "dlib", "one of auto, yunet, haar"),
         ("GREETER_DETECTION_WIDTH", "40", "between 80 and 1920"),
         ("GREETER_DETECTION_SCORE", "1.5", "between 0 and 1"),
