@@ -9,6 +9,8 @@ wrong Ref in the template therefore fails a test.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import json
 import re
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+_CLIENTS: dict[str, Any] = {}
 
 _INTRINSICS = [
     "Ref",
@@ -72,6 +75,12 @@ for _tag in _INTRINSICS:
 
 
 def load_template(path: Path = TEMPLATE) -> dict:
+    # Parsed once per test process (and again if the file changes); each Stack gets its own copy.
+    return copy.deepcopy(_parse_template(path, path.stat().st_mtime_ns))
+
+
+@functools.cache
+def _parse_template(path: Path, mtime_ns: int) -> dict:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
@@ -250,7 +259,11 @@ class Stack:
         return f"{self.name}-{logical_id}"
 
     def client(self, service: str):
-        return boto3.client(service, region_name=REGION)
+        # One client per service per test process: creating boto3 clients dominated deploy time, and moto
+        # answers any client, whenever it was created.
+        if service not in _CLIENTS:
+            _CLIENTS[service] = boto3.client(service, region_name=REGION)
+        return _CLIENTS[service]
 
     # ------------------------------------------------------------------ functions
     def function_environment(self, logical_id: str) -> dict[str, str]:
