@@ -66,6 +66,7 @@ def photos() -> SimpleNamespace:
         blurred=_jpeg(astronaut.filter(ImageFilter.GaussianBlur(6))),
         dark=_jpeg(Image.eval(astronaut, lambda v: v // 4)),
         tiny_face=_jpeg(astronaut.resize((160, 160))),
+        thumbnail=_jpeg(astronaut.resize((64, 64))),
         truncated=whole[: len(whole) // 2],
         random_bytes=np.random.default_rng(7).integers(0, 256, 50_000, dtype=np.uint8).tobytes(),
         gif=b"GIF89a" + bytes(200),

@@ -17,6 +17,7 @@ PHOTO_CASES = {
     "blurred": ("blurred", 422, "low_quality", "blurred"),
     "dark": ("dark", 422, "low_quality", "too_dark"),
     "face too small": ("tiny_face", 422, "low_quality", "face_too_small"),
+    "image under 80 px": ("thumbnail", 422, "low_quality", "image_too_small"),
     # The fake estimates the cameraman's head as turned fully sideways (yaw 90); he is looking through a
     # camera viewfinder, turned well away from the lens.
     "head turned (camera)": ("camera", 422, "low_quality", "head_turned"),
@@ -107,6 +108,17 @@ def test_a_body_that_is_not_json_is_415(api, photos, everything):
         "register-person", raw_body="name=Eileen", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert (reply.status, reply.code) == (415, "unsupported_media_type")
+    assert everything().nothing
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [("InvalidImageFormatException", 422, "not_an_image"), ("ImageTooLargeException", 413, "image_too_large")],
+)
+def test_rekognition_refusing_the_image_is_the_same_refusal(api, photos, everything, rekognition, error, status, code):
+    rekognition.fail("DetectFaces", error)
+    reply = api.register(photos.astronaut)
+    assert (reply.status, reply.code) == (status, code)
     assert everything().nothing
 
 
