@@ -160,8 +160,9 @@ def openapi_document() -> str:
     return json.dumps(document, indent=2)
 
 
+# The event is never logged, and answers (names, photo links) are kept out of X-Ray traces.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     idempotency_config.register_lambda_context(context)
