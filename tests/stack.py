@@ -15,6 +15,7 @@ import importlib.util
 import json
 import re
 import sys
+import types
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+_CLIENTS: dict[str, Any] = {}
 
 _INTRINSICS = [
     "Ref",
@@ -259,7 +261,11 @@ class Stack:
         return f"{self.name}-{logical_id}"
 
     def client(self, service: str):
-        return boto3.client(service, region_name=REGION)
+        # One client per service per test process: creating boto3 clients dominated deploy time, and moto
+        # answers any client, whenever it was created.
+        if service not in _CLIENTS:
+            _CLIENTS[service] = boto3.client(service, region_name=REGION)
+        return _CLIENTS[service]
 
     # ------------------------------------------------------------------ functions
     def function_environment(self, logical_id: str) -> dict[str, str]:
@@ -419,10 +425,45 @@ def _create_stream_processor(stack: Stack, logical_id: str, properties: dict) ->
     return properties["Name"], {"Arn": arn}
 
 
+def _create_user_pool(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("AdminCreateUserConfig", "Policies", "UsernameAttributes", "AutoVerifiedAttributes", "MfaConfiguration")
+    pool = stack.client("cognito-idp").create_user_pool(
+        PoolName=properties.get("UserPoolName", stack.physical_name(logical_id)),
+        **{key: properties[key] for key in keys if key in properties},
+    )["UserPool"]
+    return pool["Id"], {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"}
+
+
+def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "EnableTokenRevocation")
+    client = stack.client("cognito-idp").create_user_pool_client(
+        UserPoolId=properties["UserPoolId"],
+        ClientName=properties.get("ClientName", logical_id),
+        **{key: properties[key] for key in keys if key in properties},
+    )["UserPoolClient"]
+    return client["ClientId"], {"ClientId": client["ClientId"]}
+
+
 def _create_function(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("FunctionName", stack.physical_name(logical_id))
     return name, {"Arn": _arn("lambda", f"function:{name}")}
 
+
+def _skip_unused_key_maths() -> None:
+    """moto does RSA work the tests never use: every KMS key, even a symmetric one, gets a fresh 2048-bit key
+    pair, and every Cognito user pool imports the same JSON Web Key again (about 0.2 s each, per stack). Do
+    each once per test process. Asymmetric KMS keys keep their own key pairs."""
+    from moto.cognitoidp import models as cognito
+    from moto.kms import models as kms
+
+    generate = kms.generate_private_key
+    symmetric = functools.cache(lambda: generate("SYMMETRIC_DEFAULT"))
+    kms.generate_private_key = lambda key_spec: symmetric() if key_spec == "SYMMETRIC_DEFAULT" else generate(key_spec)
+    signing_key = cognito.jwk.RSAKey.import_key(cognito.load_resource("cognitoidp/resources/jwks-private.json"))
+    cognito.jwk = types.SimpleNamespace(RSAKey=types.SimpleNamespace(import_key=lambda *args, **kwargs: signing_key))
+
+
+_skip_unused_key_maths()
 
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
@@ -436,4 +477,6 @@ _CREATORS = {
     "AWS::Rekognition::Collection": _create_collection,
     "AWS::Rekognition::StreamProcessor": _create_stream_processor,
     "AWS::Serverless::Function": _create_function,
+    "AWS::Cognito::UserPool": _create_user_pool,
+    "AWS::Cognito::UserPoolClient": _create_user_pool_client,
 }

@@ -11,6 +11,9 @@ One item per registered person, keyed by `person_id`:
     photo_keys     list  S3 keys of the person's photos in the photos bucket
     created_at     str   ISO 8601 UTC
     updated_at     str   ISO 8601 UTC
+    erasure_started_at  str  ISO 8601 UTC, only while an erasure is under way: from then on the person is gone
+                             for every reader (the registration API's routes, and the match function should
+                             not alert for them either)
 """
 
 from pydantic import BaseModel, ConfigDict
@@ -37,3 +40,4 @@ class Person(BaseModel):
     photo_keys: list[str] = []
     created_at: str
     updated_at: str
+    erasure_started_at: str | None = None

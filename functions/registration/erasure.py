@@ -1,0 +1,44 @@
+"""Erasure: every face of the person in the collection, every stored photo version, the row and the
+alert-cooldown item are deleted, and an audit entry records that it happened (who, when, which id; no face,
+no name). Safe to retry: each step is idempotent, and the row goes last, so a failed erasure can be re-run."""
+
+from dataclasses import dataclass
+
+from collection import FaceCollection
+from enrolment import now_iso
+from errors import PersonNotFound
+from greeter_common.observability import logger
+from models import ErasureReceipt
+from people_store import PeopleStore
+from photo_store import PhotoStore, person_prefix
+
+
+@dataclass
+class Erasure:
+    collection: FaceCollection
+    photos: PhotoStore
+    people: PeopleStore
+
+    def erase(self, person_id: str, staff: str, request_id: str) -> ErasureReceipt:
+        started_at = now_iso()
+        person = self.people.start_erasure(person_id, started_at)
+        # The row's face ids, plus any face indexed under this id that the row does not know about
+        # (e.g. left by a registration whose undo step failed).
+        face_ids = set(person.face_ids if person else []) | self.collection.face_ids_of(person_id)
+        faces_deleted = self.collection.delete_faces(face_ids) if face_ids else 0
+        versions_deleted = self.photos.delete_all_versions(person_prefix(person_id))
+        visit_deleted = self.people.delete_visit(person_id)
+        if person is None and not (face_ids or versions_deleted or visit_deleted):
+            raise PersonNotFound(f"no person {person_id} (or already erased)")
+        receipt = ErasureReceipt(
+            person_id=person_id,
+            erased_at=started_at,
+            erased_by=staff,
+            faces_deleted=faces_deleted,
+            photo_versions_deleted=versions_deleted,
+            visit_deleted=visit_deleted,
+        )
+        self.people.record_erasure({**receipt.model_dump(), "request_id": request_id})
+        self.people.delete(person_id)
+        logger.info("person erased", extra={"person_id": person_id, "faces": faces_deleted})
+        return receipt

@@ -1,0 +1,16 @@
+"""The registration function's configuration: the environment template.yaml gives it, read once at cold start."""
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    people_table: str
+    visits_table: str
+    erasure_audit_table: str
+    idempotency_table: str
+    photos_bucket: str
+    face_collection: str
+    # The similarity at which the cameras treat a face as a registered person; the duplicate check and
+    # POST /search use the same bar, so "already registered" means "the cameras would take them for them".
+    match_threshold: float = Field(ge=80, le=100)
+    photo_link_seconds: int = Field(default=300, ge=30, le=3600)

@@ -1,0 +1,53 @@
+"""The composition root: settings, AWS clients (created once, at cold start) and the services routes use."""
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from botocore.config import Config
+from collection import FaceCollection
+from directory import Directory
+from enrolment import Enrolment
+from erasure import Erasure
+from greeter_common.settings import load_settings
+from people_store import PeopleStore
+from photo_store import PhotoStore
+from settings import Settings
+from undo import Deadline
+
+settings = load_settings(Settings)
+
+# A staff member is waiting: fail fast (short timeouts, two attempts with standard backoff) rather than
+# hang, so a slow step still leaves time to undo the earlier ones before the function's timeout (28 s).
+_AWS = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2})
+# IndexFaces is not idempotent (a retry after a timeout can index the face twice): no automatic retries;
+# the caller retries the whole request with the same Idempotency-Key instead.
+_NO_RETRIES = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 1})
+# A write step starts only if its worst case (two attempts of 7 s plus backoff) and the undo steps fit.
+STEP_MS, UNDO_RESERVE_MS = 15_000, 5_000
+
+_collection = FaceCollection(
+    boto3.client("rekognition", config=_AWS), boto3.client("rekognition", config=_NO_RETRIES), settings.face_collection
+)
+# SigV4 and the regional endpoint: presigned photo links must work for a bucket in any region.
+_photos = PhotoStore(
+    boto3.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
+    settings.photos_bucket,
+)
+_people = PeopleStore(
+    boto3.resource("dynamodb", config=_AWS), settings.people_table, settings.visits_table, settings.erasure_audit_table
+)
+
+enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
+erasure = Erasure(_collection, _photos, _people)
+directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
+
+idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
+# A retried request (same Idempotency-Key header, or the same body when there is none) gets the first
+# answer for an hour. Only the new person's or face's id is kept, never personal data; a different body
+# under a key already used is refused (payload validation).
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="[route, key]", payload_validation_jmespath="body_digest", expires_after_seconds=3600
+)
+
+
+def deadline(remaining_ms) -> Deadline:
+    return Deadline(remaining_ms, STEP_MS, UNDO_RESERVE_MS)

@@ -1,0 +1,128 @@
+"""The staff CLI (tools/greeter_staff.py) against the stack: an administrator-created account signs in (changing
+its temporary password), then registers from a photo file, lists, shows, searches and erases. Requests go to
+the real handler as API Gateway would pass them, with the claims of the ID token Cognito (moto) issued."""
+
+import base64
+import io
+import json
+import sys
+import urllib.parse
+from pathlib import Path
+
+import boto3
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import greeter_staff  # noqa: E402
+
+EMAIL, TEMPORARY, CHOSEN = "maria@example.com", "Temporary-Passw0rd", "Chosen-Passw0rd-2026"
+RESOURCES = {1: "/people", 2: "/people/{person_id}", 3: "/people/{person_id}/photos"}
+
+
+def _claims(id_token: str) -> dict:
+    payload = id_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return {name: str(value) for name, value in claims.items()}  # API Gateway passes every claim as a string
+
+
+@pytest.fixture
+def staff(api, tmp_path, monkeypatch):
+    """Run the CLI as the staff member: `staff("list")` returns (exit code, parsed stdout)."""
+    cognito = boto3.client("cognito-idp")
+    pool, client_id = api.stack.ref("StaffUserPool"), api.stack.ref("StaffUserPoolClient")
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=EMAIL,
+        TemporaryPassword=TEMPORARY,
+        UserAttributes=[{"Name": "email", "Value": EMAIL}, {"Name": "email_verified", "Value": "true"}],
+    )
+    monkeypatch.setenv("GREETER_API_URL", "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1")
+    monkeypatch.setenv("GREETER_CLIENT_ID", client_id)
+    store = tmp_path / "session.json"
+
+    def send(method, url, headers, body):
+        parsed = urllib.parse.urlparse(url)
+        path = parsed.path.removeprefix("/v1")
+        parts = path.strip("/").split("/")
+        event = api.event("get-person")
+        event.update(
+            httpMethod=method,
+            path=path,
+            resource="/search" if parts == ["search"] else RESOURCES[len(parts)],
+            pathParameters={"person_id": parts[1]} if len(parts) > 1 and parts[0] == "people" else None,
+            queryStringParameters=dict(urllib.parse.parse_qsl(parsed.query)) or None,
+            headers=headers,
+            multiValueHeaders={k: [v] for k, v in headers.items()},
+            body=body.decode() if body else None,
+        )
+        event["requestContext"]["authorizer"]["claims"] = _claims(headers["Authorization"])
+        response = api.module.lambda_handler(event, api.context)
+        return response["statusCode"], response["body"].encode()
+
+    def run(*argv, answers=()):
+        prompts = iter(answers)
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": next(prompts))
+        out = io.StringIO()
+        code = greeter_staff.main(list(argv), send=send, cognito=cognito, store=store, out=out)
+        run.printed = json.loads(out.getvalue()) if out.getvalue().startswith("{") else out.getvalue()
+        return code
+
+    run.store = store
+    return run
+
+
+def test_staff_sign_in_register_find_and_erase_from_the_command_line(staff, photos, everything, tmp_path):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN]) == 0
+    assert staff.store.stat().st_mode & 0o777 == 0o600
+    photo = tmp_path / "eileen.jpg"
+    photo.write_bytes(photos.astronaut)
+
+    code = staff(
+        "register",
+        str(photo),
+        "--name",
+        "Eileen Collins",
+        "--consent-by",
+        "Eileen Collins",
+        "--consent-version",
+        "2026-01",
+        "--email",
+        "eileen@example.com",
+    )
+    person = staff.printed
+    claims = _claims(json.loads(staff.store.read_text())["id_token"])
+    signed_in_as = claims.get("email") or claims["cognito:username"]  # moto's ID tokens carry no email claim
+    assert code == 0 and person["consent"]["recorded_by"] == signed_in_as
+
+    assert staff("list") == 0
+    assert [p["person_id"] for p in staff.printed["people"]] == [person["person_id"]]
+    assert staff("show", person["person_id"]) == 0
+    assert len(staff.printed["photo_links"]) == 1
+    other = tmp_path / "again.jpg"
+    other.write_bytes(photos.astronaut_flipped)
+    assert staff("search", str(other)) == 0
+    assert staff.printed["matches"][0]["person_id"] == person["person_id"]
+    assert staff("update", person["person_id"], "--notes", "Window fitting room", "--remove-email") == 0
+    assert staff.printed["contact_email"] is None
+
+    assert staff("erase", person["person_id"], "--yes") == 0
+    assert staff.printed["erased_by"] == signed_in_as
+    left = everything()
+    assert not (left.people or left.faces or left.photo_versions) and len(left.audit) == 1
+
+
+def test_the_cli_explains_refusals_and_oversized_photos(staff, photos, tmp_path, capsys):
+    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN])
+    coffee = tmp_path / "coffee.jpg"
+    coffee.write_bytes(photos.coffee)
+    assert staff("register", str(coffee), "--name", "X", "--consent-by", "X", "--consent-version", "1") == 1
+    assert "[no_face, HTTP 422]" in capsys.readouterr().err
+    big = tmp_path / "big.png"
+    big.write_bytes(photos.too_large)
+    assert staff("search", str(big)) == 1
+    assert "Resize it" in capsys.readouterr().err
+
+
+def test_without_signing_in_the_cli_says_so(staff, capsys):
+    assert staff("list") == 1
+    assert "not signed in" in capsys.readouterr().err

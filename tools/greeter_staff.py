@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""greeter-staff: register, find, correct and erase people through Greeter's registration API.
+
+    python tools/greeter_staff.py --stack greeter sign-in --email maria@example.com
+    python tools/greeter_staff.py --stack greeter register photo.jpg --name "Ana Lima" \\
+        --consent-by "Ana Lima" --consent-version 2026-01
+    python tools/greeter_staff.py --stack greeter list
+    python tools/greeter_staff.py --stack greeter search someone.jpg
+    python tools/greeter_staff.py --stack greeter erase <person id>
+
+Needs Python 3.10+ and boto3. Signing in needs no AWS credentials (the staff account's email and password);
+--stack reads the API URL and client id from the stack's outputs, which does need read access to
+CloudFormation (or set GREETER_API_URL and GREETER_CLIENT_ID instead). The ID token is kept, readable by
+you only, in ~/.config/greeter/session-<client id>.json and refreshed when it expires.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import getpass
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import boto3
+
+# API Gateway hands the request to Lambda as JSON, at most 6 MB: a base64 photo must stay under about 4.4 MB.
+MAX_PHOTO_BYTES = 4_400_000
+Send = Callable[[str, str, dict, bytes | None], tuple[int, bytes]]
+
+
+class StaffError(Exception):
+    """Something the staff member should read (not a stack trace)."""
+
+
+# ---------------------------------------------------------------------- signing in (Cognito)
+class Session:
+    def __init__(self, client_id: str, region: str | None, store: Path | None = None, cognito=None):
+        self.client_id = client_id
+        self.cognito = cognito or boto3.client("cognito-idp", region_name=region)
+        self.store = store or Path.home() / ".config" / "greeter" / f"session-{client_id}.json"
+
+    def sign_in(self, email: str, password: str, ask: Callable[[str], str]) -> None:
+        """USER_PASSWORD_AUTH, answering the first-sign-in password change and the TOTP code when asked."""
+        answer = self.cognito.initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        while "ChallengeName" in answer:
+            challenge = answer["ChallengeName"]
+            if challenge == "NEW_PASSWORD_REQUIRED":
+                responses = {"NEW_PASSWORD": ask("Choose a new password (12+ characters, upper, lower, digit): ")}
+            elif challenge == "SOFTWARE_TOKEN_MFA":
+                responses = {"SOFTWARE_TOKEN_MFA_CODE": ask("Code from your authenticator app: ")}
+            else:
+                raise StaffError(f"this sign-in needs {challenge}, which greeter-staff does not handle")
+            responses["USERNAME"] = answer.get("ChallengeParameters", {}).get("USERNAME", email)
+            answer = self.cognito.respond_to_auth_challenge(
+                ClientId=self.client_id,
+                ChallengeName=challenge,
+                Session=answer["Session"],
+                ChallengeResponses=responses,
+            )
+        self._save(answer["AuthenticationResult"])
+
+    def id_token(self) -> str:
+        """A valid ID token: the saved one, or a refreshed one."""
+        if not self.store.exists():
+            raise StaffError("not signed in: run `greeter-staff sign-in --email <your email>` first")
+        saved = json.loads(self.store.read_text())
+        if saved["expires_at"] - 60 > time.time():
+            return saved["id_token"]
+        try:
+            result = self.cognito.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": saved["refresh_token"]},
+            )["AuthenticationResult"]
+        except self.cognito.exceptions.NotAuthorizedException:
+            raise StaffError("your session has ended: sign in again") from None
+        self._save({**result, "RefreshToken": saved["refresh_token"]})
+        return result["IdToken"]
+
+    def sign_out(self) -> None:
+        self.store.unlink(missing_ok=True)
+
+    def _save(self, result: dict) -> None:
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        saved = {
+            "id_token": result["IdToken"],
+            "refresh_token": result["RefreshToken"],
+            "expires_at": time.time() + result["ExpiresIn"],
+        }
+        descriptor = os.open(self.store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(saved, file)
+
+
+# ---------------------------------------------------------------------- the API
+def _urllib_send(method: str, url: str, headers: dict, body: bytes | None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 - https only
+    try:
+        with urllib.request.urlopen(request, timeout=35) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class StaffApi:
+    def __init__(self, base_url: str, token: Callable[[], str], send: Send = _urllib_send):
+        if not base_url.startswith("https://") and send is _urllib_send:
+            raise StaffError("the API URL must start with https://")
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.send = send
+
+    def call(self, method: str, path: str, body: dict | None = None, key: str | None = None) -> dict:
+        headers = {"Authorization": self.token(), "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if key:
+            headers["Idempotency-Key"] = key
+        data = json.dumps(body).encode() if body is not None else None
+        status, raw = self.send(method, f"{self.base_url}{path}", headers, data)
+        try:
+            answer = json.loads(raw) if raw else {}
+        except ValueError:
+            answer = {"code": "unexpected_answer", "message": raw[:200].decode(errors="replace")}
+        if status >= 400:
+            raise ApiRefusal(status, answer)
+        return answer
+
+
+class ApiRefusal(StaffError):
+    def __init__(self, status: int, answer: dict):
+        self.status, self.code = status, answer.get("code", "error")
+        details = [f"{f['field']}: {f['problem']}" for f in answer.get("fields", [])] + answer.get("reasons", [])
+        if answer.get("person_id"):
+            details.append(f"already registered as {answer['person_id']}")
+        text = f"{answer.get('message', 'refused')} [{self.code}, HTTP {status}]"
+        super().__init__(text + "".join(f"\n  - {d}" for d in details))
+
+
+def read_photo(path: str) -> str:
+    data = Path(path).read_bytes()
+    if len(data) > MAX_PHOTO_BYTES:
+        raise StaffError(
+            f"{path} is {len(data) / 1e6:.1f} MB; the API takes photos up to {MAX_PHOTO_BYTES / 1e6:.1f} MB. "
+            "Resize it (about 1600 pixels on the long side is plenty) and try again."
+        )
+    return base64.b64encode(data).decode()
+
+
+# ---------------------------------------------------------------------- commands
+def run(args: argparse.Namespace, api: StaffApi) -> dict | None:
+    if args.command == "register":
+        consent_at = args.consent_at or datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: UP017
+        body = {
+            "name": args.name,
+            "notes": args.notes,
+            "consent": {"given_by": args.consent_by, "given_at": consent_at, "wording_version": args.consent_version},
+            "photo": read_photo(args.photo),
+        }
+        if args.email:
+            body["contact_email"] = args.email
+        key = args.idempotency_key or str(uuid.uuid4())
+        print(f"(if this fails on the way, retry with --idempotency-key {key})", file=sys.stderr)
+        return api.call("POST", "/people", body, key)
+    if args.command == "add-photo":
+        key = args.idempotency_key or str(uuid.uuid4())
+        return api.call("POST", f"/people/{args.person_id}/photos", {"photo": read_photo(args.photo)}, key)
+    if args.command == "list":
+        people, token = [], None
+        while True:
+            query = f"?limit={args.limit}" + (f"&next_token={token}" if token else "")
+            page = api.call("GET", f"/people{query}")
+            people += page["people"]
+            token = page["next_token"]
+            if not token or not args.all:
+                return {"people": people, "next_token": token}
+    if args.command == "show":
+        return api.call("GET", f"/people/{args.person_id}")
+    if args.command == "update":
+        changes = {field: getattr(args, field) for field in ("name", "notes") if getattr(args, field) is not None}
+        if args.email is not None:
+            changes["contact_email"] = args.email
+        if args.remove_email:
+            changes["contact_email"] = None
+        return api.call("PATCH", f"/people/{args.person_id}", changes)
+    if args.command == "erase":
+        if not args.yes and input(f"Erase {args.person_id} everywhere? This cannot be undone. [y/N] ").lower() != "y":
+            raise StaffError("not erased")
+        return api.call("DELETE", f"/people/{args.person_id}")
+    if args.command == "search":
+        return api.call("POST", "/search", {"photo": read_photo(args.photo)})
+    raise StaffError(f"unknown command {args.command}")
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="greeter-staff", description=__doc__.split("\n\n")[0])
+    cli.add_argument("--stack", help="stack name: reads the API URL and client id from its outputs")
+    cli.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    commands = cli.add_subparsers(dest="command", required=True)
+    sign_in = commands.add_parser("sign-in", help="sign in with your staff account")
+    sign_in.add_argument("--email", required=True)
+    commands.add_parser("sign-out", help="forget the saved session")
+    register = commands.add_parser("register", help="register a person who gave consent, from a photo file")
+    register.add_argument("photo", help="JPEG or PNG showing only this person's face, front on, well lit")
+    register.add_argument("--name", required=True)
+    register.add_argument("--notes", default="")
+    register.add_argument("--email", help="the person's contact email (optional)")
+    register.add_argument("--consent-by", required=True, help="who gave consent, as they signed")
+    register.add_argument("--consent-at", help="when (ISO 8601 with time zone); default now")
+    register.add_argument("--consent-version", required=True, help="version of the consent wording, e.g. 2026-01")
+    register.add_argument("--idempotency-key", help="retry a registration that failed on the way")
+    add_photo = commands.add_parser("add-photo", help="add another photo of a registered person")
+    add_photo.add_argument("person_id")
+    add_photo.add_argument("photo")
+    add_photo.add_argument("--idempotency-key")
+    listing = commands.add_parser("list", help="list registered people")
+    listing.add_argument("--limit", type=int, default=25)
+    listing.add_argument("--all", action="store_true", help="follow every page")
+    show = commands.add_parser("show", help="one person, with links to their photos (valid 5 minutes)")
+    show.add_argument("person_id")
+    update = commands.add_parser("update", help="correct name, notes or contact email")
+    update.add_argument("person_id")
+    update.add_argument("--name")
+    update.add_argument("--notes")
+    update.add_argument("--email")
+    update.add_argument("--remove-email", action="store_true")
+    erase = commands.add_parser("erase", help="erase a person everywhere (faces, photos, record); audited")
+    erase.add_argument("person_id")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    search = commands.add_parser("search", help="who is in this photo?")
+    search.add_argument("photo")
+    return cli
+
+
+def _stack_outputs(stack: str, region: str | None) -> dict[str, str]:
+    outputs = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in outputs.get("Outputs", [])}
+
+
+def main(
+    argv: list[str] | None = None, send: Send = _urllib_send, cognito=None, store: Path | None = None, out=None
+) -> int:
+    out = out or sys.stdout
+    args = parser().parse_args(argv)
+    try:
+        settings = {
+            "RegistrationApiUrl": os.environ.get("GREETER_API_URL"),
+            "StaffUserPoolClientId": os.environ.get("GREETER_CLIENT_ID"),
+        }
+        if args.stack:
+            settings.update(_stack_outputs(args.stack, args.region))
+        if not all(settings.values()):
+            raise StaffError("give --stack <name>, or set GREETER_API_URL and GREETER_CLIENT_ID")
+        session = Session(settings["StaffUserPoolClientId"], args.region, store=store, cognito=cognito)
+        if args.command == "sign-in":
+            session.sign_in(args.email, getpass.getpass("Password: "), ask=getpass.getpass)
+            print("signed in", file=out)
+            return 0
+        if args.command == "sign-out":
+            session.sign_out()
+            return 0
+        answer = run(args, StaffApi(settings["RegistrationApiUrl"], session.id_token, send))
+        print(json.dumps(answer, indent=2), file=out)
+        return 0
+    except StaffError as error:
+        print(f"greeter-staff: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Regenerate the registration API's OpenAPI description from the code (routes and Pydantic models).
+
+    .venv/bin/python tools/openapi.py          # writes functions/registration/openapi.json
+
+tests/api/test_openapi.py fails when the file and the code disagree.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION = ROOT / "functions" / "registration"
+OPENAPI = FUNCTION / "openapi.json"
+
+
+def main() -> None:
+    # The function reads its settings at import; the document does not depend on them.
+    for name in ("PEOPLE_TABLE", "VISITS_TABLE", "ERASURE_AUDIT_TABLE", "IDEMPOTENCY_TABLE", "PHOTOS_BUCKET"):
+        os.environ.setdefault(name, "unused")
+    os.environ.setdefault("FACE_COLLECTION", "unused")
+    os.environ.setdefault("MATCH_THRESHOLD", "85")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    sys.path[:0] = [str(FUNCTION), str(ROOT / "layers" / "common")]
+    import app  # noqa: PLC0415 - needs the paths above
+
+    OPENAPI.write_text(app.openapi_document() + "\n")
+    print(f"wrote {OPENAPI.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
