@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -627,7 +628,8 @@ def report(
         "clock simulated as the moment Lambda would invoke it (end of the 1-second batching window) plus the real "
         "time spent in the handler. It leaves out the stream processor's delay and Lambda's invoke overhead. "
         f"{len(latencies)} alerts.",
-        f"- Machine: {sys.platform}, Python {sys.version.split()[0]}; whole run {elapsed:.0f} s (`{command}`).",
+        f"- Machine: {sys.platform}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
+        f"Python {sys.version.split()[0]}; whole run {elapsed:.0f} s (`{command}`).",
         "",
     ]
     return "\n".join(lines)
