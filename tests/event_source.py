@@ -9,6 +9,7 @@ this only replaces the AWS service that would call the handler.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,34 @@ def face(matches: list[tuple[str | None, float]] = (), left: float = 0.43) -> di
     }
 
 
+def kinesis_event_record(
+    stack: Stack,
+    stream_arn: str,
+    shard: str,
+    sequence_number: str,
+    data: bytes,
+    partition_key: str,
+    arrival: float,
+) -> dict:
+    """One record of the Kinesis event Lambda hands the function (base64 data, ids the batch utility uses)."""
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": sequence_number,
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": arrival,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{stack.name}-MatchFunctionRole",
+        "awsRegion": REGION,
+        "eventSourceARN": stream_arn,
+    }
+
+
 @dataclass
 class Invocation:
     records: list[dict]
@@ -100,7 +129,8 @@ class KinesisEventSource:
         self.kinesis = boto3.client("kinesis", region_name=REGION)
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet processed
         self._iterators: dict[str, str] = {}
-        for shard in self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]:
+        self.shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
+        for shard in self.shards:
             self._iterators[shard["ShardId"]] = self.kinesis.get_shard_iterator(
                 StreamName=self.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
@@ -110,6 +140,15 @@ class KinesisEventSource:
     def put(self, document: dict | bytes, partition_key: str = "entrance") -> None:
         data = document if isinstance(document, bytes) else json.dumps(document).encode()
         self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+
+    def shard_for(self, partition_key: str) -> str:
+        """The shard Kinesis puts a partition key's records on (MD5 of the key within a shard's hash range)."""
+        hash_key = int(hashlib.md5(partition_key.encode()).hexdigest(), 16)  # noqa: S324 - Kinesis's own hashing
+        for shard in self.shards:
+            hash_range = shard["HashKeyRange"]
+            if int(hash_range["StartingHashKey"]) <= hash_key <= int(hash_range["EndingHashKey"]):
+                return shard["ShardId"]
+        raise AssertionError(f"no shard holds partition key {partition_key!r}")
 
     # ------------------------------------------------------------------ consuming
     def _read(self) -> None:
@@ -123,24 +162,16 @@ class KinesisEventSource:
             self._iterators[shard] = iterator
 
     def _lambda_record(self, shard: str, record: dict) -> dict:
-        data = base64.b64encode(record["Data"]).decode()
         arrival = record["ApproximateArrivalTimestamp"]
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record["PartitionKey"],
-                "sequenceNumber": record["SequenceNumber"],
-                "data": data,
-                "approximateArrivalTimestamp": arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{shard}:{record['SequenceNumber']}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{self.stack.name}-MatchFunctionRole",
-            "awsRegion": REGION,
-            "eventSourceARN": self.stream_arn,
-        }
+        return kinesis_event_record(
+            self.stack,
+            self.stream_arn,
+            shard,
+            sequence_number=record["SequenceNumber"],
+            data=record["Data"],
+            partition_key=record["PartitionKey"],
+            arrival=arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
+        )
 
     def _invoke(self, records: list[dict]) -> tuple[set[str], bool]:
         """Invoke once; return the failed sequence numbers and whether the whole invocation failed."""

@@ -1,0 +1,58 @@
+"""The local demo and the match-pipeline benchmark run end to end (small here; `make bench` prints the figures)."""
+
+import email
+from email import policy
+from email.utils import parsedate_to_datetime
+
+from bench import demo, match_pipeline
+
+
+def test_demo_writes_one_readable_email_per_registered_person(tmp_path):
+    result = demo.run_demo(tmp_path, echo=lambda *_: None)
+
+    paths = sorted(tmp_path.glob("*.eml"))
+    assert paths == result.emails
+    messages = [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in paths]
+    names = {"Maria Silva": "Maria Silva", "João Costa": "Joao Costa"}  # body name -> ASCII subject name
+    for name, subject_name in names.items():
+        [message] = [m for m in messages if subject_name in m["Subject"]]
+        assert message["Subject"] == f"Greeter: {subject_name} is at the entrance ({message['Subject'][-6:-2]}%)"
+        assert message["From"] == "Greeter <no-reply@sns.amazonaws.com>"
+        assert message["To"] == "staff@example.com"
+        assert parsedate_to_datetime(message["Date"]).tzinfo is not None
+        body = message.get_content()
+        assert f"{name} is at the entrance of Casa Lisboa." in body
+        assert "Notes for staff:" in body
+        assert [other for other in names if other != name and other in body] == []
+    assert len(messages) == 2
+    # Every appearance of a registered person was found in the pixels by the Rekognition fake, except the
+    # motion-blurred one (under the threshold); all but the first of each person's stayed quiet.
+    appearances = sum(who in demo.PEOPLE and "blur" not in edit for shot in demo.VISIT for who, edit, *_ in shot.cast)
+    assert result.matched == appearances
+    assert (result.sent, result.suppressed) == (2, appearances - 2)
+    assert len(list((tmp_path / "frames").glob("*.jpg"))) == result.frames == len(demo.VISIT)
+
+
+def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_matching_frame():
+    stream = match_pipeline.generate_stream(
+        visits=4, returning=1, overlapping=1, walking=1, strangers=2, face_share=0.5, minutes=(0.5, 1),
+        cooldown_minutes=1, seed=7,
+    )  # fmt: skip
+    assert len({visit.person_id for visit in stream.visits}) == 3  # one person comes back after the cooldown
+
+    measured = match_pipeline.run(stream, repeat=2)  # the naive consumer's invocations split over two rounds
+    greeter, naive = measured.total("greeter"), measured.total("naive")
+
+    assert greeter.emails_by_visit == {visit.number: 1 for visit in stream.visits}
+    assert greeter.unattributed_emails == naive.unattributed_emails == 0
+    assert greeter.calls["sns.Publish"] == len(stream.visits)
+    assert len(greeter.latencies_ms) == len(stream.visits)
+    matching = {visit.number: stream.matching_frames(visit) for visit in stream.visits}
+    assert min(matching.values()) > 1
+    assert naive.emails_by_visit == matching
+    assert naive.calls["dynamodb.GetItem"] == naive.calls["sns.Publish"] == sum(matching.values())
+    assert greeter.records == naive.records == len(stream.frames)
+    assert [len(measured.greeter), len(measured.naive)] == [2, 2]
+
+    text = match_pipeline.report(stream, measured, elapsed=1.0)
+    assert f"| emails in total | {len(stream.visits)} | {naive.emails:,} |" in text
