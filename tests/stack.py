@@ -399,6 +399,55 @@ def _create_function(stack: Stack, logical_id: str, properties: dict) -> tuple[A
     return name, {"Arn": _arn("lambda", f"function:{name}")}
 
 
+def _create_state_machine(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """An AWS::Serverless::StateMachine: its DefinitionUri file with DefinitionSubstitutions applied as
+    CloudFormation applies them (each ${Key} of the map replaced; other ${...} left alone)."""
+    definition = (ROOT / properties["DefinitionUri"]).read_text()
+    substitutions = {key: str(value) for key, value in properties.get("DefinitionSubstitutions", {}).items()}
+    definition = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: substitutions.get(m.group(1), m.group(0)), definition)
+    name = properties.get("Name", stack.physical_name(logical_id))
+    tracing = properties.get("Tracing", {})
+    arn = stack.client("stepfunctions").create_state_machine(
+        name=name,
+        definition=definition,
+        roleArn=properties.get("Role", _arn("iam", f"role/{name}-role").replace(f":{REGION}:", "::")),
+        type=properties.get("Type", "STANDARD"),
+        tracingConfiguration={"enabled": bool(tracing.get("Enabled"))},
+    )["stateMachineArn"]
+    return arn, {"Arn": arn, "Name": name}
+
+
+def _create_ssm_parameter(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    name = properties.get("Name", stack.physical_name(logical_id))
+    stack.client("ssm").put_parameter(Name=name, Value=str(properties["Value"]), Type=properties.get("Type", "String"))
+    return name, {"Type": properties.get("Type", "String"), "Value": properties["Value"]}
+
+
+def _create_schedule_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    name = properties.get("Name", stack.physical_name(logical_id))
+    arn = stack.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+    return name, {"Arn": arn}
+
+
+def _create_schedule(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    name = properties.get("Name", stack.physical_name(logical_id))
+    args = {
+        k: properties[k]
+        for k in (
+            "GroupName",
+            "Description",
+            "ScheduleExpression",
+            "ScheduleExpressionTimezone",
+            "FlexibleTimeWindow",
+            "Target",
+            "State",
+        )
+        if k in properties
+    }
+    arn = stack.client("scheduler").create_schedule(Name=name, **args)["ScheduleArn"]
+    return name, {"Arn": arn}
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
@@ -411,4 +460,8 @@ _CREATORS = {
     "AWS::Rekognition::Collection": _create_collection,
     "AWS::Rekognition::StreamProcessor": _create_stream_processor,
     "AWS::Serverless::Function": _create_function,
+    "AWS::Serverless::StateMachine": _create_state_machine,
+    "AWS::SSM::Parameter": _create_ssm_parameter,
+    "AWS::Scheduler::ScheduleGroup": _create_schedule_group,
+    "AWS::Scheduler::Schedule": _create_schedule,
 }
