@@ -91,17 +91,22 @@ def save_override(change: OverrideChange) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
+        return decide_detection(event)
+    except InvalidRequest:
+        # A manager's mistyped override: the run fails with InvalidRequest and nothing is changed.
+        metrics.add_metric(name="StoreHoursInvalidRequests", unit=MetricUnit.Count, value=1)
+        raise
+
+
+def decide_detection(event: dict) -> dict:
+    try:
         request = parse(event=event, model=StoreHoursRequest)
     except ValidationError as error:
         raise InvalidRequest(f"execution input not understood: {_first_error(error)}") from None
     now = request.now or datetime.now(UTC)
     calendar, problem = load_calendar()
     decision, change = decide(
-        request,
-        calendar,
-        load_override(),
-        now,
-        Context(settings.store_name, settings.reconcile_minutes, problem),
+        request, calendar, load_override(), now, Context(settings.store_name, settings.reconcile_minutes, problem)
     )
     save_override(change)
     # 1 while detection should run: on a dashboard next to the processors' state, a mismatch stands out.

@@ -201,14 +201,55 @@ def test_broken_special_days_fall_back_to_the_weekly_hours_and_raise_the_alarm_m
     assert _emitted(capsys.readouterr().out)["StoreHoursSpecialDaysInvalid"] == 1
 
 
-def test_handler_refuses_input_it_does_not_understand(function, lambda_context):
-    with pytest.raises(ValueError) as error:  # the freshly imported module's InvalidRequest (a ValueError)
-        function.lambda_handler(_event({"action": "opne"}, local(2026, 5, 4, 11, 0)), lambda_context)
+@pytest.mark.parametrize(
+    ("execution_input", "complaint"),
+    [({"action": "opne"}, "action"), ({"action": "open", "until": "yesterday"}, "neither HH:MM")],
+)
+def test_handler_refuses_input_it_does_not_understand(
+    stack, function, lambda_context, capsys, execution_input, complaint
+):
+    with pytest.raises(ValueError, match=complaint) as error:  # the fresh module's InvalidRequest (a ValueError)
+        function.lambda_handler(_event(execution_input, local(2026, 5, 4, 11, 0)), lambda_context)
     assert type(error.value).__name__ == "InvalidRequest"
-    assert "action" in str(error.value)
+    assert _emitted(capsys.readouterr().out) == {"StoreHoursInvalidRequests": 1}
+    override = boto3.client("ssm").get_parameter(Name=stack.ref("StoreHoursOverrideParameter"))
+    assert json.loads(override["Parameter"]["Value"]) == {}  # nothing stored
 
 
 def test_handler_uses_its_own_clock_without_now(function, lambda_context):
     result = function.lambda_handler({"input": {"trigger": "reconcile"}}, lambda_context)
     local_time = datetime.fromisoformat(result["local_time"])
     assert abs(local_time - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------------- events/ samples
+EVENTS = ROOT / "events"
+
+
+@pytest.mark.parametrize(
+    ("sample", "wanted"),
+    [
+        ("opening", "RUNNING"),
+        ("closing", "STOPPED"),
+        ("reconcile-night", "STOPPED"),
+        ("reconcile-clock-change", "RUNNING"),  # 09:05 UTC on 29 March 2026 is 10:05 BST, a Sunday: open
+        ("manual-open-until", "RUNNING"),
+        ("manual-close", "STOPPED"),
+        ("resume", "RUNNING"),
+    ],
+)
+def test_function_samples_are_what_the_state_machine_sends(function, lambda_context, sample, wanted):
+    event = json.loads((EVENTS / f"store-hours-function-{sample}.json").read_text())
+    assert function.lambda_handler(event, lambda_context)["wanted"] == wanted
+
+
+def test_execution_input_samples_are_what_the_schedules_send_and_managers_type(stack):
+    samples = {path.stem: json.loads(path.read_text()) for path in EVENTS.glob("store-hours-execution-*.json")}
+    assert len(samples) == 6
+    for sample in samples.values():
+        models.ExecutionInput.model_validate(sample)
+    reconcile_input = stack.resources["StoreHoursReconcileSchedule"]["Properties"]["Target"]["Input"]
+    assert json.loads(reconcile_input) == samples["store-hours-execution-reconcile"]
+    boundaries = decide({}, local(2026, 5, 11, 12, 0))[0]["boundaries"]
+    for boundary in boundaries:
+        assert json.loads(boundary["input"]) == samples[f"store-hours-execution-{boundary['name']}"]
