@@ -42,7 +42,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from stack import ROOT, Stack
+from stack import ROOT, Stack, create_state_machine_on_moto
 
 ASL = ROOT / "statemachines" / "store_hours.asl.json"
 MOTO_CONFIG = {
@@ -144,7 +144,7 @@ class StoreHours:
         self.clock: Clock = env.clock
         self.lambdas: InProcessLambda = env.lambdas
         self.sfn = boto3.client("stepfunctions")
-        self.state_machine_arn = stack.ref("StoreHoursStateMachine")
+        self.state_machine_arn = create_state_machine_on_moto(stack, "StoreHoursStateMachine")
         self._install_function(monkeypatch)
         self.ops_queue_url = self._subscribe_queue(stack.ref("OpsTopic"))
         self._ops_inbox: list[dict] = []

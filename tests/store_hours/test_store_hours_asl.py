@@ -96,8 +96,7 @@ def house_rule_problems(machine: dict) -> list[str]:
 # ---------------------------------------------------------------------- cfn-lint on the definition
 def test_definition_passes_cfn_lints_state_machine_rules_as_written():
     placeholders = {key: f"${{{key}}}" for key in template_substitutions()}
-    assert cfn_lint(definition(), placeholders) == []
-    assert cfn_lint(ASL_FILE.read_text(), placeholders) == []
+    assert cfn_lint(ASL_FILE.read_text(), placeholders) == []  # as DefinitionString, the file's own text
 
 
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from stack import ROOT
+from stack import ROOT, Stack
 
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
 hours = importlib.import_module("hours")
@@ -140,6 +140,12 @@ def _emitted(stdout: str) -> dict[str, float]:
                     values if isinstance(values, list) else [values]
                 )
     return totals
+
+
+@pytest.fixture
+def stack(aws):
+    """template.yaml with only what the function's environment references deployed (its SSM parameters)."""
+    return Stack({"AlertEmails": "staff@example.com"})
 
 
 @pytest.fixture
