@@ -1,0 +1,215 @@
+"""The store's hours calendar: weekly hours, closed dates and special hours, in the store's time zone.
+
+Pure date arithmetic, no AWS. Every time that goes in or comes out is timezone-aware; wall-clock
+times ("09:00") are turned into instants in the store's zone, so daylight-saving changes are handled
+the way the store experiences them: on the spring-forward Sunday "09:00" is still 09:00 on the shop's
+clock, which is one hour earlier in UTC than the day before.
+
+Hours of one day are one or more ranges, "09:00-18:00" or "09:00-12:30,13:30-18:00" (a lunch
+break), "24:00" allowed as a closing time, or "closed". A range never crosses midnight; a shop open
+until 02:00 writes "18:00-24:00" on one day and "00:00-02:00" on the next (contiguous ranges merge,
+so midnight is then no boundary).
+
+Local times that do not exist (inside the spring-forward gap) move forward by the gap, as clocks do;
+local times that happen twice (the fall-back hour) mean the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOSED = "closed"
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
+# How far ahead to look for the next opening (a store closed for longer has no "next opening").
+HORIZON_DAYS = 400
+
+
+class HoursError(ValueError):
+    """Hours written in a way the calendar cannot read."""
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    opens: time
+    closes: time | None  # None means 24:00 (midnight at the end of the day)
+
+    def __str__(self) -> str:
+        return f"{self.opens:%H:%M}-{'24:00' if self.closes is None else f'{self.closes:%H:%M}'}"
+
+
+def parse_day_hours(text: str) -> tuple[TimeRange, ...]:
+    """ "09:00-12:30,13:30-18:00" -> two ranges; "closed" -> none."""
+    text = text.strip().lower()
+    if text == CLOSED:
+        return ()
+    ranges = []
+    for part in text.split(","):
+        match = _RANGE.match(part.strip())
+        if not match:
+            raise HoursError(f"{part.strip()!r} is not HH:MM-HH:MM (or 'closed')")
+        opens = time(int(match[1]), int(match[2]))
+        if match[3] == "24":
+            if match[4] != "00":
+                raise HoursError(f"{part.strip()!r}: 24:00 is the latest closing time")
+            closes = None
+        else:
+            closes = time(int(match[3]), int(match[4]))
+            if closes <= opens:
+                raise HoursError(
+                    f"{part.strip()!r} closes before it opens; a range cannot cross midnight "
+                    "(write 18:00-24:00 and 00:00-02:00 on the next day)"
+                )
+        ranges.append(TimeRange(opens, closes))
+    ranges.sort(key=lambda r: r.opens)
+    for earlier, later in zip(ranges, ranges[1:], strict=False):
+        if earlier.closes is None or earlier.closes > later.opens:
+            raise HoursError(f"{text!r}: ranges overlap")
+    return tuple(ranges)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The store open from `opens` (inclusive) to `closes` (exclusive), as UTC-aware instants."""
+
+    opens: datetime
+    closes: datetime
+    why: str
+
+
+@dataclass(frozen=True)
+class Boundary:
+    at: datetime  # aware, in the store's zone
+    opens: bool  # True: the store opens then; False: it closes
+
+    @property
+    def name(self) -> str:
+        return "opening" if self.opens else "closing"
+
+
+@dataclass
+class StoreCalendar:
+    time_zone: ZoneInfo
+    weekly: dict[int, tuple[TimeRange, ...]]  # 0 = Monday
+    closed_dates: frozenset[date] = frozenset()
+    special_hours: dict[date, tuple[TimeRange, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_text(
+        cls,
+        time_zone: str,
+        weekly: dict[str, str],
+        closed_dates: list[str] | tuple[str, ...] = (),
+        special_hours: dict[str, str] | None = None,
+    ) -> StoreCalendar:
+        missing = [day for day in WEEKDAYS if day not in weekly]
+        if missing:
+            raise HoursError(f"weekly hours lack {', '.join(missing)}")
+        return cls(
+            time_zone=ZoneInfo(time_zone),
+            weekly={i: parse_day_hours(weekly[day]) for i, day in enumerate(WEEKDAYS)},
+            closed_dates=frozenset(date.fromisoformat(d) for d in closed_dates),
+            special_hours={date.fromisoformat(d): parse_day_hours(h) for d, h in (special_hours or {}).items()},
+        )
+
+    def with_special_days(self, closed_dates: Iterable[date], special_hours: dict[date, str]) -> StoreCalendar:
+        """This calendar's weekly hours with the given closed dates and special hours."""
+        return replace(
+            self,
+            closed_dates=frozenset(closed_dates),
+            special_hours={day: parse_day_hours(text) for day, text in special_hours.items()},
+        )
+
+    # ------------------------------------------------------------------ one day
+    def hours_on(self, day: date) -> tuple[tuple[TimeRange, ...], str]:
+        """The day's ranges and why (closed date, special hours or the weekday's usual hours)."""
+        if day in self.closed_dates:
+            return (), f"closed date {day.isoformat()}"
+        if day in self.special_hours:
+            ranges = self.special_hours[day]
+            return ranges, f"special hours {day.isoformat()} {_describe(ranges)}"
+        ranges = self.weekly[day.weekday()]
+        return ranges, f"{day:%A} hours {_describe(ranges)}"
+
+    def _instant(self, day: date, at: time | None) -> datetime:
+        """A wall-clock time of a day in the store's zone, as an aware UTC instant (None = 24:00)."""
+        if at is None:
+            day, at = day + timedelta(days=1), time(0, 0)
+        local = datetime.combine(day, at, tzinfo=self.time_zone)  # fold=0: first of a repeated time
+        instant = local.astimezone(UTC)
+        # Inside a spring-forward gap zoneinfo uses the offset from before the gap: the instant is
+        # then the wall-clock time moved forward by the gap, as the store's clock moved.
+        return instant
+
+    def intervals(self, first: date, last: date) -> list[Interval]:
+        """Open intervals of the days first..last (inclusive), contiguous ones merged."""
+        merged: list[Interval] = []
+        day = first
+        while day <= last:
+            ranges, why = self.hours_on(day)
+            for time_range in ranges:
+                opens = self._instant(day, time_range.opens)
+                closes = self._instant(day, time_range.closes)
+                if closes <= opens:  # a range swallowed by a DST gap
+                    continue
+                if merged and merged[-1].closes >= opens:
+                    previous = merged[-1]
+                    merged[-1] = Interval(previous.opens, max(previous.closes, closes), previous.why)
+                else:
+                    merged.append(Interval(opens, closes, why))
+            day += timedelta(days=1)
+        return merged
+
+    # ------------------------------------------------------------------ questions asked of the calendar
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.time_zone)
+
+    def open_interval(self, instant: datetime) -> Interval | None:
+        """The open interval containing `instant`, or None when the store is closed then."""
+        today = self.local(instant).date()
+        for interval in self.intervals(today - timedelta(days=1), today + timedelta(days=1)):
+            if interval.opens <= instant < interval.closes:
+                return interval
+        return None
+
+    def is_open(self, instant: datetime) -> bool:
+        return self.open_interval(instant) is not None
+
+    def why(self, instant: datetime) -> str:
+        """Why the store is open or closed at `instant`, in words for logs and notifications."""
+        interval = self.open_interval(instant)
+        if interval is not None:
+            return f"open ({interval.why})"
+        _, why = self.hours_on(self.local(instant).date())
+        return f"closed ({why})"
+
+    def next_boundaries(self, instant: datetime) -> tuple[Boundary | None, Boundary | None]:
+        """The next opening and the next closing strictly after `instant` (None: none within the horizon)."""
+        today = self.local(instant).date()
+        next_opening = next_closing = None
+        # Look a week ahead first (the usual case), then up to the horizon (a long closure, or 24/7).
+        for days in (8, HORIZON_DAYS):
+            last = today + timedelta(days=days)
+            window_end = self._instant(last, None)
+            for interval in self.intervals(today - timedelta(days=1), last):
+                if next_opening is None and interval.opens > instant:
+                    next_opening = Boundary(self.local(interval.opens), opens=True)
+                # An interval running into the window's end may go on beyond it: not a known closing.
+                if next_closing is None and instant < interval.closes < window_end:
+                    next_closing = Boundary(self.local(interval.closes), opens=False)
+            if next_opening and next_closing:
+                break
+        return next_opening, next_closing
+
+    def next_change(self, instant: datetime) -> Boundary | None:
+        """The next scheduled boundary after `instant`: the next time the store opens or closes."""
+        candidates = [b for b in self.next_boundaries(instant) if b is not None]
+        return min(candidates, key=lambda b: b.at, default=None)
+
+
+def _describe(ranges: tuple[TimeRange, ...]) -> str:
+    return ",".join(str(r) for r in ranges) if ranges else CLOSED
