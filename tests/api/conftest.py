@@ -1,7 +1,6 @@
 """Registration API fixtures: the stack on moto, the real handler fed API Gateway events, real photos, and
 fault injection at the AWS boundary (botocore event hooks raising real errors)."""
 
-import base64
 import functools
 import io
 import json
@@ -14,6 +13,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+from api_requests import UNSET, b64, person_body  # noqa: E402, F401 - shared with the tests
 from botocore.exceptions import ClientError, ReadTimeoutError
 from fakes.rekognition import FakeRekognition, install
 from moto import mock_aws
@@ -23,11 +23,6 @@ from stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-UNSET: Any = object()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 # ---------------------------------------------------------------------- real photos
@@ -222,22 +217,6 @@ class RegistrationApi:
         return self.call(
             "add-photo", person_id=person_id, body={"photo": b64(photo)}, headers={"Idempotency-Key": idempotency_key}
         )
-
-
-def person_body(image: bytes, **fields) -> dict:
-    body = {
-        "name": "Eileen Collins",
-        "notes": "Prefers the quiet fitting room.",
-        "contact_email": "eileen@example.com",
-        "consent": {
-            "given_by": "Eileen Collins",
-            "given_at": "2026-01-15T10:30:00+00:00",
-            "wording_version": "2026-01",
-        },
-        "photo": b64(image),
-    }
-    body.update(fields)
-    return {k: v for k, v in body.items() if v is not UNSET}
 
 
 STACK_NAME = "greeterapi"

@@ -4,7 +4,7 @@ version, no audit entry). Photos are real: skimage's astronaut, camera and coffe
 import json
 
 import pytest
-from conftest import UNSET, b64, person_body
+from api_requests import UNSET, b64, person_body
 
 PHOTO_CASES = {
     # case: (photo attribute, status, code, reason prefix for low_quality)

@@ -2,7 +2,7 @@
 item), and an audit entry says who erased which id and when, without keeping the face or the name."""
 
 import boto3
-from conftest import b64
+from api_requests import b64
 
 AUDIT_FIELDS = {
     "person_id",

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import boto3
 import pytest
-from conftest import b64
+from api_requests import b64
 from greeter_common.people import Person
 
 

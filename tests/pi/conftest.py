@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
+from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT  # noqa: F401 - shared with the tests
 from greeter_camera.config import CameraConfig, config_from_values
-
-PI_DIR = Path(__file__).resolve().parents[2] / "pi"
-
-VALID_IOT = {
-    "GREETER_STREAM_NAME": "greeter-entrance",
-    "AWS_REGION": "eu-west-1",
-    "GREETER_CREDENTIALS": "iot-certificate",
-    "GREETER_IOT_CREDENTIALS_ENDPOINT": "c1abcdefghijkl.credentials.iot.eu-west-1.amazonaws.com",
-    "GREETER_IOT_ROLE_ALIAS": "greeter-camera",
-}
-ACCESS_KEYS = {
-    "GREETER_CREDENTIALS": "access-keys",
-    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-}
-FRAME_SEARCH = {"GREETER_DETECTION": "frame-search", "GREETER_CROPS_BUCKET": "greeter-crops-123456789012"}
 
 
 @pytest.fixture

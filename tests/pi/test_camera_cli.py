@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import PI_DIR
+from camera_settings import PI_DIR
 
 
 def greeter_camera(*args: str) -> subprocess.CompletedProcess:
@@ -121,7 +121,7 @@ def test_missing_gstreamer_bindings_are_named_with_the_fix(monkeypatch):
 
 
 def test_check_loads_the_face_detector_the_service_would_use(make_config, tmp_path, monkeypatch):
-    from conftest import FRAME_SEARCH
+    from camera_settings import FRAME_SEARCH
     from greeter_camera import __main__ as cli
     from greeter_camera import faces
 

@@ -7,7 +7,7 @@ import re
 import tempfile
 
 import pytest
-from conftest import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT
+from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT
 from greeter_camera.config import (
     KNOWN_KEYS,
     AccessKeyCredentials,

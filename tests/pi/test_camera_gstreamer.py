@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import FRAME_SEARCH
+from camera_settings import FRAME_SEARCH
 from greeter_camera.pipeline import build_pipeline, videotestsrc_source
 
 pytestmark = pytest.mark.gstreamer

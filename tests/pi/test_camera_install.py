@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import PI_DIR
+from camera_settings import PI_DIR
 
 SCRIPTS = sorted(PI_DIR.glob("*.sh"))
 

@@ -6,7 +6,7 @@ import itertools
 import re
 
 import pytest
-from conftest import ACCESS_KEYS, FRAME_SEARCH
+from camera_settings import ACCESS_KEYS, FRAME_SEARCH
 from greeter_camera.pipeline import build_pipeline, printable, read_board_model, resolve_encoder
 
 CAMERAS = {
