@@ -7,10 +7,6 @@ from helpers import b64
 UNSET: Any = object()
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 def person_body(image: bytes, **fields) -> dict:
     body = {
         "name": "Eileen Collins",
