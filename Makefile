@@ -43,8 +43,11 @@ build: ## sam build, without Docker.
 demo: ## The local demo: the pipeline on moto, two people, one recorded visit, the emails it sends.
 	$(BIN)/python -m bench.demo
 
-bench: ## The benchmarks (figures go to stdout and bench/results/).
+bench: ## The benchmarks, each measuring side by side in one run (figures to stdout and bench/results/).
 	$(BIN)/python -m bench.match_pipeline
+	$(BIN)/python -m bench.detection_cost
+	$(BIN)/python -m bench.store_hours_cost
+	$(BIN)/python -m bench.detector
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

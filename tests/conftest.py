@@ -18,6 +18,18 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 from fakes.rekognition import FakeRekognition, install  # noqa: E402
+from stack import load_template  # noqa: E402
+
+# Powertools reads its POWERTOOLS_* settings when the shared layer is first imported, whichever test does
+# it: give every test the values template.yaml's Globals give every function.
+os.environ.update(
+    {
+        name: str(value)
+        for name, value in load_template()["Globals"]["Function"]["Environment"]["Variables"].items()
+        if name.startswith("POWERTOOLS_")
+    }
+)
+
 from helpers import b64, emitted_metrics  # noqa: E402, F401 - re-exported for convenience
 from moto import mock_aws  # noqa: E402
 from stack import Stack  # noqa: E402

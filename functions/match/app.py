@@ -51,7 +51,14 @@ _aws_config = Config(retries={"mode": "standard", "total_max_attempts": 3}, conn
 _session = boto3.session.Session()
 _dynamodb = _session.resource("dynamodb", config=_aws_config)
 _sns = _session.client("sns", config=_aws_config)
-_s3 = _session.client("s3", config=_aws_config) if settings.snapshots_bucket else None
+# Snapshot links: SigV4 on the bucket's regional endpoint (SigV2 links fail in newer regions and are being retired).
+_s3 = (
+    _session.client(
+        "s3", config=_aws_config.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+    )
+    if settings.snapshots_bucket
+    else None
+)
 visits = VisitLedger(_dynamodb.Table(settings.visits_table), settings.alert_cooldown_minutes * 60, clock=lambda: now())
 video_links = VideoLinks(_session, settings.video_link_hours)
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)

@@ -15,7 +15,7 @@ class PeopleUnavailable(RuntimeError):
 
 
 def fetch_people(dynamodb_resource, table_name: str, person_ids: set[str]) -> dict[str, Person]:
-    """The registered people among `person_ids`; an id with no (valid) row is simply absent."""
+    """The registered people among `person_ids`; an id with no (valid) row, or one being erased, is absent."""
     people: dict[str, Person] = {}
     ids = sorted(person_ids)
     for start in range(0, len(ids), _BATCH_GET_LIMIT):
@@ -25,6 +25,8 @@ def fetch_people(dynamodb_resource, table_name: str, person_ids: set[str]) -> di
                 time.sleep(0.05 * 2**round_number)  # DynamoDB asks for backoff before retrying unprocessed keys
             response = dynamodb_resource.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(table_name, []):
+                if "erasure_started_at" in item:
+                    continue  # being erased: gone for every reader from the moment erasure starts
                 try:
                     people[item["person_id"]] = Person.model_validate(item)
                 except ValidationError as error:

@@ -254,3 +254,15 @@ def test_cooldown_minutes_come_from_the_template_parameter(pipeline_factory, coo
     pipeline.clock.advance(cooldown * 60 + 5)
     pipeline.visit("maria", seconds=1)
     assert len(pipeline.emails()) == 2
+
+
+def test_a_person_being_erased_is_never_alerted(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    boto3.resource("dynamodb").Table(pipeline.stack.ref("PeopleTable")).update_item(
+        Key={"person_id": "maria"},
+        UpdateExpression="SET erasure_started_at = :t",
+        ExpressionAttributeValues={":t": "2026-11-17T09:40:00+00:00"},
+    )
+    pipeline.visit("maria", seconds=2)
+    assert pipeline.emails() == []
+    assert emitted_metrics(capsys.readouterr().out)["UnknownPersons"] >= 1
