@@ -95,3 +95,14 @@ def faults():
     uninstall = install_faults(injector)
     yield injector
     uninstall()
+
+
+@pytest.fixture
+def recorder():
+    """Records the AWS calls of clients created after this fixture, while a handler runs (see iam.py)."""
+    from iam import CallRecorder
+
+    recorder = CallRecorder()
+    uninstall = recorder.install()
+    yield recorder
+    uninstall()

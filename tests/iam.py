@@ -88,6 +88,15 @@ class CallRecorder:
             self.calls.append(Call(_IAM_ACTION.get(action, action), _resource(service, operation, params)))
             self.calls += _implied(service, params)
 
+    def recording(self, handler):
+        """`handler`, with the calls it makes recorded."""
+
+        def run(event, context):
+            with self.active():
+                return handler(event, context)
+
+        return run
+
     @contextmanager
     def active(self):
         self._active = True

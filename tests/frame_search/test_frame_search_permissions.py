@@ -3,25 +3,11 @@ its policies in template.yaml."""
 
 import pytest
 from frame_search_kit import astronaut_crop, faceless_crop, stranger_crop
-from iam import Call, CallRecorder, denied
-
-
-@pytest.fixture
-def recorder():
-    recorder = CallRecorder()
-    uninstall = recorder.install()
-    yield recorder
-    uninstall()
+from iam import Call, denied
 
 
 def _recording(recorder, frame_search):
-    handler = frame_search.app.lambda_handler
-
-    def run(event, context):
-        with recorder.active():
-            return handler(event, context)
-
-    frame_search.app.lambda_handler = run
+    frame_search.app.lambda_handler = recorder.recording(frame_search.app.lambda_handler)
 
 
 @pytest.mark.parametrize("snapshot_days", [0, 1])

@@ -1,21 +1,12 @@
 """Every AWS call the match function makes is allowed by its policies in template.yaml, and nothing more
 than its own resources is needed."""
 
-import pytest
-from iam import CallRecorder, denied
-
-
-@pytest.fixture
-def recorder():
-    recorder = CallRecorder()
-    uninstall = recorder.install()
-    yield recorder
-    uninstall()
+from iam import denied
 
 
 def test_match_function_calls_are_all_allowed_by_its_template_policies(recorder, faults, pipeline):
     pipeline.register("maria", "Maria Silva")
-    pipeline.source.handler = _recording(recorder, pipeline.app.lambda_handler)
+    pipeline.source.handler = recorder.recording(pipeline.app.lambda_handler)
     pipeline.visit("maria", seconds=70)  # alert, suppressions, keep-alive writes
     faults.fail("sns.Publish", "InternalError", times=3, status=500)
     pipeline.register("joao", "João Costa")
@@ -49,11 +40,3 @@ def test_the_check_itself_catches_a_missing_permission(recorder, pipeline):
             )
         ],
     )
-
-
-def _recording(recorder, handler):
-    def run(event, context):
-        with recorder.active():
-            return handler(event, context)
-
-    return run
