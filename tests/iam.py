@@ -162,7 +162,8 @@ def allows(statements: list[dict], call: Call) -> bool:
             pattern = re.sub(r"\$\{[^}]+\}", "*", resource)
             if call.resource == "*" and pattern != "*":
                 continue
-            if fnmatchcase(call.resource, pattern):
+            # A call naming a stream by name only has a '*' where the ARN's creation time would be.
+            if fnmatchcase(call.resource, pattern) or ("*" in call.resource and fnmatchcase(pattern, call.resource)):
                 return True
     return False
 

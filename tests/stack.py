@@ -313,6 +313,8 @@ def import_function(code_dir: Path, monkeypatch) -> Any:
         module_file = getattr(module, "__file__", None) or ""
         if module_file.startswith(str(_FUNCTIONS_DIR)):
             del sys.modules[name]
+    # A cold start also runs the layer's observability setup again (its stack dimension comes from the env).
+    sys.modules.pop("greeter_common.observability", None)
     monkeypatch.syspath_prepend(str(code_dir))
     spec = importlib.util.spec_from_file_location(f"{code_dir.name}_app", code_dir / "app.py")
     module = importlib.util.module_from_spec(spec)

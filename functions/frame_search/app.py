@@ -34,7 +34,6 @@ class FrameSearchSettings(BaseModel):
     crop_max_age_seconds: int = Field(gt=0)
     searches_per_minute_per_camera: int = Field(gt=0)
     keep_match_snapshots: bool
-    stack_name: str
 
     @field_validator("cameras", mode="before")
     @classmethod
@@ -75,8 +74,6 @@ _SEARCHED = {Outcome.MATCHED, Outcome.UNKNOWN_FACE, Outcome.NO_FACE, Outcome.UNR
 @tracer.capture_lambda_handler
 @event_parser(model=S3EventNotificationEventBridgeModel)
 def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
-    # Two stores' stacks in one account share the Greeter namespace: the stack dimension tells them apart.
-    metrics.add_dimension(name="stack", value=settings.stack_name)
     key = event.detail.object.key
     try:
         if event.detail.bucket.name != settings.crops_bucket:

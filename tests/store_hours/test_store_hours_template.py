@@ -15,7 +15,7 @@ def test_failed_timed_out_or_aborted_runs_alarm_the_ops_topic(aws):
     for dimensions in watched.values():
         assert dimensions == [{"Name": "StateMachineArn", "Value": stack.ref("StoreHoursStateMachine")}]
     (expression,) = [q for q in alarm["Metrics"] if q.get("ReturnData")]
-    assert expression["Expression"] == "failed + timedout + aborted"
+    assert expression["Expression"] == "FILL(failed, 0) + FILL(timedout, 0) + FILL(aborted, 0)"
     assert alarm["AlarmActions"] == [stack.ref("OpsTopic")]
 
 
@@ -24,7 +24,10 @@ def test_special_days_alarm_watches_the_metric_the_function_emits(aws):
     alarm = stack.resolve(stack.resources["StoreHoursSpecialDaysInvalidAlarm"]["Properties"])
     environment = stack.function_environment("StoreHoursFunction")
     assert alarm["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["Dimensions"] == [
+        {"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]},
+        {"Name": "stack", "Value": environment["STACK_NAME"]},
+    ]
     assert f'name="{alarm["MetricName"]}"' in (ROOT / "functions" / "store_hours" / "app.py").read_text()
     assert alarm["AlarmActions"] == [stack.ref("OpsTopic")]
 
