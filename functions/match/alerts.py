@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from greeter_common.observability import logger
 from greeter_common.people import Person
@@ -13,6 +14,8 @@ from sightings import Sighting
 _SUBJECT_LIMIT = 100  # SNS: ASCII, under 100 characters, no line breaks
 _HLS_MAX_SECONDS = 43_200  # GetHLSStreamingSessionURL's longest session: 12 hours
 _CLIP_BEFORE, _CLIP_AFTER = 10, 50  # seconds of video around the moment
+# The link is a nicety: a slow Kinesis Video endpoint must cost the email seconds, never the function's timeout.
+_QUICK = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class VideoLinks:
 
     def __init__(self, session, link_hours: float):
         self._session = session
-        self._kinesisvideo = session.client("kinesisvideo")
+        self._kinesisvideo = session.client("kinesisvideo", config=_QUICK)
         self._archived_media: dict[str, object] = {}
         self.seconds = int(min(link_hours * 3600, _HLS_MAX_SECONDS))
 
@@ -90,7 +93,7 @@ class VideoLinks:
                 StreamARN=stream_arn, APIName="GET_HLS_STREAMING_SESSION_URL"
             )["DataEndpoint"]
             self._archived_media[stream_arn] = self._session.client(
-                "kinesis-video-archived-media", endpoint_url=endpoint
+                "kinesis-video-archived-media", endpoint_url=endpoint, config=_QUICK
             )
         return self._archived_media[stream_arn]
 

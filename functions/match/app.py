@@ -89,13 +89,10 @@ class AlertRun:
             except MalformedRecord as error:
                 frame = error
             self.frames[raw["kinesis"]["sequenceNumber"]] = frame
-        wanted = {
-            sighting.person_id
-            for frame in self.frames.values()
-            if isinstance(frame, Frame)
-            for sighting in frame.sightings
-            if not _visit_open_here(sighting.person_id, current)
-        }
+        seen = {s.person_id for frame in self.frames.values() if isinstance(frame, Frame) for s in frame.sightings}
+        # Decided once per batch, so a person not looked up below is never later taken for an unknown one.
+        self.open_here = {person_id for person_id in seen if _visit_open_here(person_id, current)}
+        wanted = seen - self.open_here
         self.people, self.people_error = {}, None
         if wanted:
             try:
@@ -129,7 +126,7 @@ class AlertRun:
         if outcome == "unknown":
             metrics.add_metric(name="UnknownPersons", unit=MetricUnit.Count, value=1)
             return
-        if outcome in ("sent", "quiet") or _visit_open_here(person_id, now()):
+        if outcome in ("sent", "quiet") or person_id in self.open_here:
             self._stay_quiet(sighting)
             return
         if self.people_error is not None:

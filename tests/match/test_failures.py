@@ -183,3 +183,16 @@ def test_concurrent_alert_in_flight_elsewhere_is_not_duplicated_by_this_containe
 def _person(email) -> str:
     value = email["attributes"]["person_id"]
     return value.get("StringValue", value.get("Value"))
+
+
+def test_a_failing_video_endpoint_costs_the_link_not_the_email(faults, pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    faults.fail("kinesis-video-archived-media.GetHLSStreamingSessionURL", "InternalServerError", times=5, status=503)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.source.drain()
+
+    [email] = pipeline.emails()
+    assert "No video link" in email["message"]
+    assert faults.calls["kinesis-video-archived-media.GetHLSStreamingSessionURL"] == 2  # two quick tries, no more
+    assert len(pipeline.source.invocations) == 1  # the record succeeded: nothing retried, nothing lost
+    assert emitted_metrics(capsys.readouterr().out)["VideoLinkMissing"] == 1
