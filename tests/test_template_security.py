@@ -70,24 +70,18 @@ def test_data_at_rest_is_encrypted(template):
         assert properties.get("StreamEncryption", {}).get("EncryptionType") == "KMS", logical_id
 
 
-def test_topics_and_queues_refuse_plain_http(template):
-    topic_policies = _resources(template, "AWS::SNS::TopicPolicy").values()
+@pytest.mark.parametrize(
+    "kind, policy_kind, targets",
+    [("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "Topics"), ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "Queues")],
+)
+def test_topics_and_queues_refuse_plain_http(template, kind, policy_kind, targets):
     covered = {
-        topic
-        for policy in topic_policies
+        target
+        for policy in _resources(template, policy_kind).values()
         if _denies_insecure_transport(policy["PolicyDocument"])
-        for topic in policy["Topics"]
+        for target in policy[targets]
     }
-    for logical_id in _resources(template, "AWS::SNS::Topic"):
-        assert template.ref(logical_id) in covered, f"{logical_id} accepts plain HTTP"
-    queue_policies = _resources(template, "AWS::SQS::QueuePolicy").values()
-    covered = {
-        queue
-        for policy in queue_policies
-        if _denies_insecure_transport(policy["PolicyDocument"])
-        for queue in policy["Queues"]
-    }
-    for logical_id in _resources(template, "AWS::SQS::Queue"):
+    for logical_id in _resources(template, kind):
         assert template.ref(logical_id) in covered, f"{logical_id} accepts plain HTTP"
 
 
