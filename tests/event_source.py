@@ -219,9 +219,9 @@ class KinesisEventSource:
 
     def _send_to_failure_destination(self, shard: str, records: list[dict]) -> None:
         destination = self.settings["DestinationConfig"]["OnFailure"]["Destination"]
-        queue_url = boto3.client("sqs", region_name=REGION).get_queue_url(QueueName=destination.split(":")[-1])
-        boto3.client("sqs", region_name=REGION).send_message(
-            QueueUrl=queue_url["QueueUrl"],
+        sqs = boto3.client("sqs", region_name=REGION)
+        sqs.send_message(
+            QueueUrl=sqs.get_queue_url(QueueName=destination.split(":")[-1])["QueueUrl"],
             MessageBody=json.dumps(
                 {
                     "requestContext": {"condition": "RetryAttemptsExhausted"},

@@ -72,9 +72,9 @@ _EXTEND_EVERY = min(60.0, settings.alert_cooldown_minutes * 60 / 4)
 _SNAPSHOT_LINK_SECONDS = 3600
 
 
-def _visit_open_here(person_id: str, now: float) -> bool:
+def _visit_open_here(person_id: str, at: float) -> bool:
     last_seen = _open_visits.get(person_id)
-    return last_seen is not None and now - last_seen < visits.cooldown_seconds
+    return last_seen is not None and at - last_seen < visits.cooldown_seconds
 
 
 class AlertRun:

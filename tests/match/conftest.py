@@ -1,11 +1,12 @@
 """The match pipeline on moto: template resources, the real handler, Lambda's Kinesis poller stand-in."""
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
-from event_source import KinesisEventSource, face, face_search_record, sent_emails
+from event_source import KinesisEventSource, face, face_search_record, kinesis_event_record, sent_emails
 from stack import Stack
 
 T0 = 1_795_000_000.0  # 2026-11-17 ~09:46 UTC: a Tuesday morning
@@ -65,6 +66,25 @@ class Pipeline:
                 self.put(self.frame([(person_id, 97.2)], camera=camera), camera=camera)
                 self.clock.advance(1 / fps)
             self.source.drain()
+
+    def event(self, *documents: dict | list | bytes, camera: str = "entrance", shard: int = 0) -> dict:
+        """A Kinesis event to invoke the handler with directly, one record per document (bytes kept as is)."""
+        records = []
+        for i, document in enumerate(documents):
+            data = document if isinstance(document, bytes) else json.dumps(document).encode()
+            sequence_number = f"495451152434909850182800677149731445821800625932442{shard}{i:03d}"
+            records.append(
+                kinesis_event_record(
+                    self.stack,
+                    self.source.stream_arn,
+                    f"shardId-{shard:012d}",
+                    sequence_number,
+                    data,
+                    camera,
+                    self.clock(),
+                )
+            )
+        return {"Records": records}
 
     def emails(self) -> list[dict]:
         return sent_emails(self.stack)

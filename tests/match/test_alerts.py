@@ -1,6 +1,5 @@
 """The match function turns per-frame face-search records into one clear email per person per visit."""
 
-import base64
 import json
 from datetime import UTC, datetime
 
@@ -186,29 +185,10 @@ def test_two_people_at_once_each_get_one_email(pipeline):
 def test_cooldown_is_per_store_and_holds_across_concurrent_invocations(pipeline, second_container):
     """Two shards' invocations in two execution environments see Maria at two cameras at once."""
     pipeline.register("maria", "Maria Silva")
-    events = []
-    for camera in ("entrance", "till"):
-        record = pipeline.frame([("maria", 97.0)], camera=camera)
-        events.append(
-            {
-                "Records": [
-                    {
-                        "kinesis": {
-                            "kinesisSchemaVersion": "1.0",
-                            "partitionKey": camera,
-                            "sequenceNumber": f"4954511524349098501828006771497314458218006259324420{i}",
-                            "data": base64.b64encode(json.dumps(record).encode()).decode(),
-                            "approximateArrivalTimestamp": pipeline.clock(),
-                        },
-                        "eventSource": "aws:kinesis",
-                        "eventID": f"shardId-00000000000{i}:4954511524349098501828006771497314458218006259324420{i}",
-                        "eventSourceARN": pipeline.source.stream_arn,
-                        "awsRegion": "eu-west-1",
-                    }
-                    for i in [len(events)]
-                ]
-            }
-        )
+    events = [
+        pipeline.event(pipeline.frame([("maria", 97.0)], camera=camera), camera=camera, shard=shard)
+        for shard, camera in enumerate(("entrance", "till"))
+    ]
     first = pipeline.app.lambda_handler(events[0], pipeline.source.context)
     second = second_container.app.lambda_handler(events[1], pipeline.source.context)
     assert first == second == {"batchItemFailures": []}

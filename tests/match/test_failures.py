@@ -1,38 +1,12 @@
 """Bad records are skipped without blocking the shard; transient AWS failures are retried, and an alert
 is neither lost nor sent twice whichever step fails."""
 
-import base64
 import json
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from helpers import emitted_metrics
-
-
-def _event(pipeline, *datas: str) -> dict:
-    return {
-        "Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": "entrance",
-                    "sequenceNumber": f"495451152434909850182800677149731445821800625932442{i:04d}",
-                    "data": data,
-                    "approximateArrivalTimestamp": pipeline.clock(),
-                },
-                "eventSource": "aws:kinesis",
-                "eventID": f"shardId-000000000000:495451152434909850182800677149731445821800625932442{i:04d}",
-                "eventSourceARN": pipeline.source.stream_arn,
-                "awsRegion": "eu-west-1",
-            }
-            for i, data in enumerate(datas)
-        ]
-    }
-
-
-def _b64(document) -> str:
-    return base64.b64encode(document if isinstance(document, bytes) else json.dumps(document).encode()).decode()
 
 
 def test_every_class_of_malformed_record_is_logged_counted_and_skipped(pipeline, capsys, caplog):
@@ -42,17 +16,17 @@ def test_every_class_of_malformed_record_is_logged_counted_and_skipped(pipeline,
     wrong_types = json.loads(json.dumps(good))
     wrong_types["FaceSearchResponse"][0]["MatchedFaces"][0]["Similarity"] = "very similar"
     unknown_shape = {"InputInformation": {"KinesisVideo": {"StreamArn": 42}}}
-    event = _event(
-        pipeline,
-        "%%% not base64 %%%",
-        _b64(b"\x00\xff not json"),
-        _b64(b'{"truncated": '),
-        _b64([1, 2, 3]),
-        _b64(missing_fields),
-        _b64(wrong_types),
-        _b64(unknown_shape),
-        _b64(good),  # after all of them, in the same batch: still alerts
+    event = pipeline.event(
+        b"placeholder",  # replaced below: Kinesis itself only hands over base64
+        b"\x00\xff not json",
+        b'{"truncated": ',
+        [1, 2, 3],
+        missing_fields,
+        wrong_types,
+        unknown_shape,
+        good,  # after all of them, in the same batch: still alerts
     )
+    event["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
     response = pipeline.app.lambda_handler(event, pipeline.source.context)
 
     assert response == {"batchItemFailures": []}  # nothing blocks the shard
@@ -172,7 +146,7 @@ def test_concurrent_alert_in_flight_elsewhere_is_not_duplicated_by_this_containe
     assert pipeline.emails() == []
 
     other = pipeline.frame([("maria", 98.0)], camera="till")
-    event = _event(pipeline, _b64(other))
+    event = pipeline.event(other, camera="till", shard=1)
     assert second_container.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
     assert pipeline.emails() == []
 
