@@ -4,16 +4,23 @@ import base64
 import json
 
 
-def emitted_metrics(captured_stdout: str) -> dict[str, float]:
-    """Sum of every metric Powertools flushed (EMF lines on stdout), by metric name."""
-    totals: dict[str, float] = {}
+def emf_blobs(captured_stdout: str) -> list[dict]:
+    """Every metrics document Powertools flushed (Embedded Metric Format lines on stdout)."""
+    blobs = []
     for line in captured_stdout.splitlines():
         try:
             blob = json.loads(line)
         except ValueError:
             continue
-        if not isinstance(blob, dict) or "_aws" not in blob:
-            continue
+        if isinstance(blob, dict) and "_aws" in blob:
+            blobs.append(blob)
+    return blobs
+
+
+def emitted_metrics(captured_stdout: str) -> dict[str, float]:
+    """Sum of every metric Powertools flushed, by metric name."""
+    totals: dict[str, float] = {}
+    for blob in emf_blobs(captured_stdout):
         for directive in blob["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
                 values = blob[metric["Name"]]

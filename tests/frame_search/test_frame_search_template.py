@@ -1,10 +1,10 @@
 """Frame search's wiring in template.yaml: trigger, guardrails (cap alarm, budget), snapshots, and both modes."""
 
-import json
 import time
 
 import pytest
 from frame_search_kit import astronaut_crop
+from helpers import emf_blobs
 from stack import Stack
 
 
@@ -88,7 +88,7 @@ def test_the_cap_alarm_watches_the_metric_the_function_emits_and_tells_ops(
     frame_search.send(astronaut_crop())
     assert frame_search.send(astronaut_crop())["outcome"] == "CropsOverCap"
 
-    [emitted] = [blob for blob in _emf(capsys.readouterr().out) if "CropsOverCap" in blob]
+    [emitted] = [blob for blob in emf_blobs(capsys.readouterr().out) if "CropsOverCap" in blob]
     [directive] = emitted["_aws"]["CloudWatchMetrics"]
     alarm = props(frame_search.stack, "FrameSearchOverCapAlarm")
     assert alarm["MetricName"] == "CropsOverCap"
@@ -104,18 +104,6 @@ def test_the_cap_alarm_watches_the_metric_the_function_emits_and_tells_ops(
 def test_the_cap_defaults_to_twice_the_cameras_own(template):
     env = template(DetectionMode="FrameSearch").function_environment("FrameSearchFunction")
     assert env["SEARCHES_PER_MINUTE_PER_CAMERA"] == "60"  # the Pi's GREETER_MAX_CROPS_PER_MINUTE is 30
-
-
-def _emf(stdout: str) -> list[dict]:
-    blobs = []
-    for line in stdout.splitlines():
-        try:
-            blob = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(blob, dict) and "_aws" in blob:
-            blobs.append(blob)
-    return blobs
 
 
 def test_the_monthly_budget_watches_rekognition_and_may_notify_the_encrypted_ops_topic(template):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from helpers import emitted_metrics
 from stack import ROOT, Stack
 
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
@@ -129,19 +130,6 @@ def test_actions_are_case_insensitive():
 
 
 # ---------------------------------------------------------------------- the handler on moto
-def _emitted(stdout: str) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for line in stdout.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            blob = json.loads(line)
-            for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                values = blob[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
-                    values if isinstance(values, list) else [values]
-                )
-    return totals
-
-
 @pytest.fixture
 def stack(aws):
     """template.yaml with only what the function's environment references deployed (its SSM parameters)."""
@@ -204,7 +192,7 @@ def test_broken_special_days_fall_back_to_the_weekly_hours_and_raise_the_alarm_m
     result = function.lambda_handler(_event({}, local(2026, 12, 25, 12, 0)), lambda_context)
     assert result["wanted"] == "RUNNING"  # a Friday: the weekly hours still work
     assert result["calendar_problem"].startswith(stack.ref("StoreHoursSpecialDaysParameter") + " is not valid")
-    assert _emitted(capsys.readouterr().out)["StoreHoursSpecialDaysInvalid"] == 1
+    assert emitted_metrics(capsys.readouterr().out)["StoreHoursSpecialDaysInvalid"] == 1
 
 
 @pytest.mark.parametrize(
@@ -217,7 +205,7 @@ def test_handler_refuses_input_it_does_not_understand(
     with pytest.raises(ValueError, match=complaint) as error:  # the fresh module's InvalidRequest (a ValueError)
         function.lambda_handler(_event(execution_input, local(2026, 5, 4, 11, 0)), lambda_context)
     assert type(error.value).__name__ == "InvalidRequest"
-    assert _emitted(capsys.readouterr().out) == {"StoreHoursInvalidRequests": 1}
+    assert emitted_metrics(capsys.readouterr().out) == {"StoreHoursInvalidRequests": 1}
     override = boto3.client("ssm").get_parameter(Name=stack.ref("StoreHoursOverrideParameter"))
     assert json.loads(override["Parameter"]["Value"]) == {}  # nothing stored
 
