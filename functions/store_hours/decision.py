@@ -104,7 +104,9 @@ def decide(
         # Reconcile runs report a broken camera once an hour (the run in the hour's first minutes); the
         # failed-executions alarm reports at once. Boundary and manual runs always report.
         "notify_ops": trigger != "reconcile" or local_now.minute < context.reconcile_minutes,
-        # Timestamps the state machine compares with $$.State.EnteredTime (RFC 3339, UTC).
+        # Timestamps the state machine compares with $$.State.EnteredTime (RFC 3339, UTC). decided_at has a
+        # fixed width, so DynamoDB can order two runs' decisions by comparing the strings.
+        "decided_at": f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}",
         "valid_until": _timestamp(valid_until),
         "camera_deadline": _timestamp(now + timedelta(seconds=context.camera_seconds)),
         "boundaries": [
