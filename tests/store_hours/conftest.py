@@ -107,7 +107,7 @@ class Clock:
         self.coordinates.move_to(instant)
 
     def wait(self, env, seconds: float) -> None:
-        execution = env.states.context_object.context_object_data["Execution"]["Id"]
+        execution = env.states.context_object.context_object_data["Execution"]["Name"]
         if execution in self.held:
             reached, released = self.held.pop(execution)
             reached.set()
@@ -124,7 +124,8 @@ class Clock:
             self.coordinates.shift(seconds)
 
     def hold(self, execution: str) -> tuple[threading.Event, threading.Event]:
-        """(reached, release): `reached` is set when the execution is held at a wait; set `release` to go on."""
+        """(reached, release) for the execution of that name: `reached` is set when it is held at its next
+        wait; set `release` to let it go on."""
         self.held[execution] = (threading.Event(), threading.Event())
         return self.held[execution]
 
@@ -135,11 +136,28 @@ class InProcessLambda:
     def __init__(self) -> None:
         self.modules: dict[str, Any] = {}
         self.events: list[dict] = []
+        self.held: dict[str, tuple[threading.Event, threading.Event]] = {}
+
+    def hold(self, execution: str) -> tuple[threading.Event, threading.Event]:
+        """(reached, release): the execution of that name's next invocation answers only once released (a
+        slow Lambda), its answer made when it was called; `reached` is set when it is held."""
+        self.held[execution] = (threading.Event(), threading.Event())
+        return self.held[execution]
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         module = self.modules[function.function_name]
         event = json.loads(event) if isinstance(event, str | bytes) else event
         self.events.append(event)
+        hold = self.held.pop(str(event.get("execution", "")).rsplit(":", 1)[-1], None)
+        if hold is not None:
+            answer = self._answer(module, function, event)
+            reached, released = hold
+            reached.set()
+            assert released.wait(30), "a held invocation was never released"
+            return answer
+        return self._answer(module, function, event)
+
+    def _answer(self, module: Any, function: LambdaFunction, event: dict) -> tuple[str, bool, str]:
         context = SimpleNamespace(
             function_name=function.function_name,
             function_version="$LATEST",
@@ -241,11 +259,11 @@ class StoreHours:
         with self.clock.at(at):
             return self.finish(self.start(execution_input), timeout)
 
-    def start(self, execution_input: dict) -> str:
+    def start(self, execution_input: dict, name: str | None = None) -> str:
         """Start an execution at the clock's time (inside `clock.at`); returns its ARN."""
         # Named explicitly: moto gives an unnamed execution's context object the name "None".
         return self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex, input=json.dumps(execution_input)
+            stateMachineArn=self.state_machine_arn, name=name or uuid.uuid4().hex, input=json.dumps(execution_input)
         )["executionArn"]
 
     def finish(self, arn: str, timeout: float = 30.0) -> Run:
