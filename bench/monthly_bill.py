@@ -3,11 +3,12 @@
     .venv/bin/python -m bench.monthly_bill                 # quiet, typical and busy stores, 1 and 3 cameras, both modes
     .venv/bin/python -m bench.monthly_bill --stores 100    # ... and a chain of 100 stores, one stack each
 
-The resources priced are the ones the template deploys for the store's parameters (tests/stack.py evaluates
-the parameters, conditions and loops as CloudFormation would; nothing here is a hand-kept list): every
-resource type is either billed by a rule below or listed in FREE_TYPES, and a test fails when the template
-gains a type that is neither. Properties that change the bill (the detection stream's capacity mode, memory
-sizes, the web ACL's rules, the user pool's plan, alarms' metrics, retention) are read from the template too.
+The resources priced are the ones the template deploys for the store's parameters: local/stack.py (shared
+with the tests and `make local`) evaluates the parameters, conditions and loops as CloudFormation would, so
+nothing here is a hand-kept list. Every resource type is either billed by a rule below or listed in
+FREE_TYPES, and a test fails when the template gains a type that is neither. Properties that change the bill
+(the detection stream's capacity mode, memory sizes, the web ACL's rules, the user pool's plan, alarms'
+metrics, retention) are read from the template too.
 
 What the store does (visitors, cameras, hours, staff) is `Store`; how much each visitor costs in face searches
 is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy over a simulated day).
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,10 +32,7 @@ from bench.prices import HOURS_A_MONTH, PRICES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-
-from stack import Stack, load_template  # noqa: E402  (tests/stack.py: the template, evaluated as CloudFormation would)
+from local.stack import Stack, load_template  # noqa: E402  (the template, evaluated as CloudFormation would)
 
 P = {name: price.each for name, price in PRICES.items()}
 DAYS_A_MONTH = 30.4
