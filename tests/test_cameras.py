@@ -1,5 +1,5 @@
 """Any number of cameras and alert addresses: template.yaml loops over the Cameras and AlertEmails lists with
-Fn::ForEach, and tests/stack.py expands the loops as CloudFormation's AWS::LanguageExtensions transform does,
+Fn::ForEach, and local/stack.py expands the loops as CloudFormation's AWS::LanguageExtensions transform does,
 so every camera gets its stream, its processor (StreamProcessor mode) and permissions naming exactly its own
 stream and processor, never <stack>-* (which would also cover a store named <stack>-x)."""
 
