@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
 from hours import DAY_NAMES, WEEKDAYS, StoreCalendar  # noqa: E402
 
 PRICES_PER_MINUTE = {"us-east-1 (issue 5)": 0.12, "ap-northeast-1 (seed 003)": 0.15}
-RECONCILE_TRANSITIONS = 12  # DecideDetection ... Done, one camera already in the wanted state
+# DecideDetection ... Done: one camera already in the wanted state, both next schedules already there
+RECONCILE_TRANSITIONS = 17
 CAMERA_TRANSITIONS = 4  # WhichDetectionMode, DescribeStreamProcessor, CompareWithWanted, CameraInWantedState
 RUNS_PER_HOUR = 6
 STEP_FUNCTIONS_PER_1000 = 0.025
