@@ -116,7 +116,7 @@ def decide_detection(event: dict) -> dict:
     now = request.now or datetime.now(UTC)
     calendar, problems = load_calendar()
     context = Context(
-        settings.store_name, settings.reconcile_minutes, "; ".join(problems) or None, settings.camera_seconds
+        settings.store_name, settings.reconcile_minutes, settings.camera_seconds, "; ".join(problems) or None
     )
     decision, change = decide(request, calendar, load_override(), now, context)
     if request.check:  # a second look changes nothing and counts nothing

@@ -46,8 +46,8 @@ class OverrideChange:
 class Context:
     store_name: str
     reconcile_minutes: int
+    camera_seconds: int  # how long a run waits for its cameras, counted from the decision
     calendar_problem: str | None = None
-    camera_seconds: int = 240  # how long a run waits for its cameras, counted from the decision
 
 
 def decide(

@@ -313,6 +313,12 @@ class StoreHours:
         value = boto3.client("ssm").get_parameter(Name=self.stack.ref("StoreHoursOverrideParameter"))["Parameter"]
         return json.loads(value["Value"])
 
+    def set_override(self, value: dict) -> None:
+        """The manager's override as a manual run stores it."""
+        boto3.client("ssm").put_parameter(
+            Name=self.stack.ref("StoreHoursOverrideParameter"), Value=json.dumps(value), Type="String", Overwrite=True
+        )
+
     def set_special_days(self, value: dict | str) -> None:
         boto3.client("ssm").put_parameter(
             Name=self.stack.ref("StoreHoursSpecialDaysParameter"),

@@ -404,6 +404,34 @@ def test_a_run_does_not_report_a_camera_that_a_managers_later_override_changed(s
     assert store.status("entrance") == "STOPPED"
 
 
+def test_a_run_whose_decision_expired_carries_on_when_the_second_look_still_wants_the_same(store, monkeypatch):
+    """17:57:30: a reconcile starts a crashed processor (slow to come up). 17:58: a manager keeps the store open
+    until 22:00 (the override is stored). 18:00:05: the reconcile, past its decision's 18:00, asks again, is
+    told RUNNING, and waits it out."""
+    store.set_status("entrance", "FAILED")
+    monkeypatch.setattr(store.rekognition, "settle_after", 3)
+    slow = uuid.uuid4().hex
+    reached, release = store.clock.hold(slow)
+    with store.clock.at(london(2026, 5, 11, 17, 57, 30)):
+        slow_arn = store.start({"trigger": "reconcile"}, name=slow)
+        assert reached.wait(10)
+        store.set_override(
+            {"action": "open", "until": "2026-05-11T22:00:00+01:00", "set_at": "2026-05-11T17:58:00+01:00"}
+        )
+        store.clock.move_to(london(2026, 5, 11, 17, 59, 55))
+        release.set()
+        late = store.finish(slow_arn)
+    assert late.status == "SUCCEEDED" and cameras(late)["entrance"] == {
+        "camera": "entrance",
+        "wanted": "RUNNING",
+        "ok": True,
+    }
+    entered = late.states_entered()
+    second_look = ["DecisionOutdated", "SecondLook", "AfterSecondLook", "DecisionRenewed"]
+    assert [name for name in entered if name in second_look] == second_look
+    assert store.status("entrance") == "RUNNING" and store.ops_messages() == []
+
+
 def test_frame_search_an_older_runs_late_write_never_lands_over_a_newer_runs(store_hours_factory):
     store = store_hours_factory(DetectionMode="FrameSearch")
     slow = uuid.uuid4().hex
