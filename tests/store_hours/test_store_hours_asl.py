@@ -83,6 +83,8 @@ def house_rule_problems(machine: dict) -> list[str]:
         targets = [state.get("Next"), state.get("Default")]
         targets += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
         problems += [f"{name} goes to missing {t}" for t in targets if t is not None and t not in siblings]
+        rules = state.get("Choices", [])
+        problems += [f"{name} repeats a choice rule" for i, rule in enumerate(rules) if rule in rules[:i]]
         if state["Type"] == "Task":
             if not state.get("Retry"):
                 problems.append(f"{name} has no Retry")
@@ -123,8 +125,10 @@ def test_a_broken_definition_is_caught():
     camera["StillChanging"]["Default"] = "GiveUp"
     camera["StartStreamProcessor"]["Retry"][0]["ErrorEquals"] = ["States.ALL"]
     del camera["NotifyOps"]["TimeoutSeconds"]
+    camera["CompareWithWanted"]["Choices"].append(camera["CompareWithWanted"]["Choices"][0])
     broken["States"]["Lonely"] = {"Type": "Succeed"}
     assert sorted(house_rule_problems(broken)) == [
+        "CompareWithWanted repeats a choice rule",
         "Lonely is unreachable",
         "NotifyOps has no TimeoutSeconds",
         "StartStreamProcessor retries States.ALL",
