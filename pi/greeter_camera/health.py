@@ -45,6 +45,16 @@ def explain_error(element: str, message: str, debug: str, config: CameraConfig |
             return f"The camera {device} is in use by another program (close it, or reboot the Pi)."
         if "cannot identify device" in lowered or "no such file" in lowered or "could not open" in lowered:
             return f"The camera {device} is not there: is the webcam unplugged, or is GREETER_DEVICE wrong?"
+        if any(
+            phrase in lowered
+            for phrase in ("could not read from resource", "no such device", "poll error", "failed to dequeue")
+        ):
+            # The device vanished while streaming: the kernel answers reads with ENODEV (a pulled USB cable, a
+            # hub or the webcam losing power).
+            return (
+                f"The camera {device} stopped sending video: it was probably unplugged or lost power. Check its "
+                "USB cable (a powered hub helps); the service starts it again as soon as it is back."
+            )
         if "isn't a v4l2 driver" in lowered or "not a capture device" in lowered:
             return f"{device} is not a camera (not a video capture device); check GREETER_DEVICE."
         if "permission" in lowered:

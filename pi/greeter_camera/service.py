@@ -67,6 +67,8 @@ def run_service(config_path: str, stop: threading.Event | None = None) -> int:
     except ConfigError as error:
         for problem in error.problems:
             log.error("%s: %s", config_path, problem)
+        for warning in error.warnings:
+            log.warning("%s: %s", config_path, warning)
         log.error("fix %s, then: sudo systemctl restart greeter-camera", config_path)
         HealthReporter(_health_path_for_errors()).config_error(error.problems)
         return EX_CONFIG
