@@ -15,6 +15,7 @@ streaming video).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
@@ -24,9 +25,12 @@ from pathlib import Path
 from typing import Literal
 
 from greeter_camera.detection_settings import (
+    AUTO_WIDTH,
     REGION_NAME,
     STREAM_NAME,
     DetectionSettings,
+    auto_detection_width,
+    smallest_face_seen,
 )
 
 # ---- defaults, and why ---------------------------------------------------------------------------
@@ -443,7 +447,9 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
     )
 
 
-def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate: int) -> DetectionSettings | None:
+def _detection(
+    reader: _Reader, values: Mapping[str, str], mode: str, framerate: int, frame_width: int
+) -> DetectionSettings | None:
     """Frame-search mode's settings, checked by DetectionSettings itself; its problems join the others."""
     if mode == "off":
         ignored = sorted(key for key in values if key in DETECTION_KEYS - SHARED_KEYS and values[key].strip())
@@ -458,6 +464,16 @@ def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate:
         reader.problems.append(
             f"GREETER_DETECTION_FPS={detection.fps} is more than the camera's GREETER_FRAMERATE={framerate}."
         )
+    if detection is not None and detection.detection_width != AUTO_WIDTH:
+        smallest = smallest_face_seen(frame_width, detection.detection_width)
+        if smallest > detection.min_face_px:
+            reader.problems.append(
+                f"GREETER_DETECTION_WIDTH={detection.detection_width} finds no face under {smallest:.0f} px in "
+                f"{frame_width}-pixel-wide frames, but GREETER_MIN_FACE_PX={detection.min_face_px}: use "
+                f"GREETER_DETECTION_WIDTH=auto ({auto_detection_width(frame_width, detection.min_face_px)} here) "
+                "or raise "
+                f"GREETER_MIN_FACE_PX to {math.ceil(smallest)}."
+            )
     return detection
 
 
@@ -556,7 +572,7 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
         log_config=reader.path("GREETER_KVS_LOG_CONFIG", DEFAULT_KVS_LOG_CONFIG, "kvssink's log4cplus settings"),
     )
 
-    detection = _detection(reader, values, detection_mode, framerate)
+    detection = _detection(reader, values, detection_mode, framerate, width)
     if not stream_video and detection_mode == "off":
         reader.problems.append(
             "GREETER_STREAM_VIDEO=false with GREETER_DETECTION=off leaves the camera nothing to do; "

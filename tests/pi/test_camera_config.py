@@ -440,3 +440,16 @@ def test_no_credentials_at_all_names_both_ways_to_give_the_camera_an_identity():
     assert endpoint.startswith("GREETER_IOT_CREDENTIALS_ENDPOINT is missing")
     assert "or, without IoT, use an IAM user's key: GREETER_CREDENTIALS=access-keys with AWS_ACCESS_KEY_ID" in endpoint
     assert role_alias.startswith("GREETER_IOT_ROLE_ALIAS is missing")
+
+
+def test_a_detection_width_too_small_to_see_the_minimum_face_is_refused_with_the_width_that_would(make_config):
+    assert make_config(**FRAME_SEARCH).detection.detection_width == 0  # auto
+    assert make_config(**FRAME_SEARCH, GREETER_DETECTION_WIDTH="512").detection.detection_width == 512
+
+    assert problems_for(**FRAME_SEARCH, GREETER_DETECTION_WIDTH="320") == [
+        "GREETER_DETECTION_WIDTH=320 finds no face under 80 px in 1280-pixel-wide frames, but GREETER_MIN_FACE_PX=50: "
+        "use GREETER_DETECTION_WIDTH=auto (512 here) or raise GREETER_MIN_FACE_PX to 80."
+    ]
+    # The same width is fine where it does see the minimum: 640x480 frames, 40 px faces.
+    small_frames = {"GREETER_RESOLUTION": "640x480", "GREETER_MIN_FACE_PX": "40", "GREETER_DETECTION_WIDTH": "320"}
+    assert make_config(**FRAME_SEARCH, **small_frames).detection.detection_width == 320
