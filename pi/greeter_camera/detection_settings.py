@@ -49,6 +49,9 @@ required; the first three are shared with the video settings):
     GREETER_UPLOAD_BACKOFF_SECONDS       [0.5] Wait after the first failed upload; doubles on each failure.
     GREETER_UPLOAD_BACKOFF_MAX_SECONDS   [8] Longest wait between two upload attempts.
     GREETER_STOP_TIMEOUT_SECONDS         [5] How long stop() may spend flushing queued crops.
+    GREETER_HEARTBEAT_SECONDS            [60] How often the camera says it is alive (heartbeat.py): one small
+                                         S3 object overwritten, about $0.22 of PUTs a month; the stack's
+                                         silent-camera alarm (CameraSilenceMinutes, 5) wants several a window.
 
 Why these defaults: a tracked face's first crop goes as soon as it is confirmed, so a customer is greeted
 within a second of being seen; if that search finds nobody (head turned, blurred), another crop 10 s later
@@ -128,6 +131,7 @@ class DetectionSettings:
     upload_backoff_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_SECONDS", 0.5)
     upload_backoff_max_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_MAX_SECONDS", 8.0)
     stop_timeout_seconds: float = _setting("GREETER_STOP_TIMEOUT_SECONDS", 5.0)
+    heartbeat_seconds: float = _setting("GREETER_HEARTBEAT_SECONDS", 60.0)
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -250,6 +254,11 @@ class DetectionSettings:
             f"must be at least GREETER_UPLOAD_BACKOFF_SECONDS ({self.upload_backoff_seconds})",
         )
         check(self.stop_timeout_seconds >= 0, "stop_timeout_seconds", "must not be negative")
+        check(
+            10 <= self.heartbeat_seconds <= 120,
+            "heartbeat_seconds",
+            "must be between 10 and 120 seconds (the stack's silent-camera alarm wants several in its window)",
+        )
         return problems
 
 

@@ -51,6 +51,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         "GREETER_UPLOAD_BACKOFF_SECONDS": "0.25",
         "GREETER_UPLOAD_BACKOFF_MAX_SECONDS": "4",
         "GREETER_STOP_TIMEOUT_SECONDS": "2",
+        "GREETER_HEARTBEAT_SECONDS": "30",
         "GREETER_STREAM_VIDEO": "true",  # a video setting, not ours
     }
 
@@ -77,6 +78,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         upload_backoff_seconds=0.25,
         upload_backoff_max_seconds=4.0,
         stop_timeout_seconds=2.0,
+        heartbeat_seconds=30.0,
     )
     assert set(DetectionSettings.env_keys().values()) == {key for key in env if key != "GREETER_STREAM_VIDEO"}
 
