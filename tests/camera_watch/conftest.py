@@ -9,7 +9,7 @@ from watch_kit import CameraWatchStack
 def watch_factory(aws, monkeypatch, lambda_context, capsys):
     def deploy(**parameters) -> CameraWatchStack:
         parameters.setdefault("AlertEmails", "staff@example.com")
-        parameters.setdefault("Camera2", "till")
+        parameters.setdefault("Cameras", "entrance,till")
         stack = Stack(parameters)
         # The camera watch, the cameras' alarms and processors, each with whatever it references (the crops
         # bucket, the state table, the ops topic); the customer-alert side of the template is not needed here.

@@ -85,7 +85,7 @@ class CameraWatchStack:
 
     @property
     def cameras(self) -> list[str]:
-        return [c for c in (self.stack.parameters.get(f"Camera{i}") for i in (1, 2, 3)) if c]
+        return list(self.stack.parameters["Cameras"])
 
     def run(self, at: datetime) -> dict:
         """The schedule fires at `at`: the function runs, its metrics reach CloudWatch."""
