@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from greeter_camera.heartbeat import heartbeat_key
+from greeter_camera.uploader import crop_object_key
 from watch_kit import T0
 
 MINUTE = timedelta(minutes=1)
@@ -157,3 +159,22 @@ def test_stream_processor_mode_alarms_on_a_camera_whose_video_stops(watch_factor
     assert states["till"] == ["OK"] * 12
     # Its last frames came in the minute 00:02-00:03; silent for 5 minutes from 00:08.
     assert states["entrance"] == ["OK"] * 8 + ["ALARM"] * 4
+
+
+def test_the_frame_search_rule_never_takes_a_heartbeat_for_a_crop(stack_factory):
+    import json
+
+    from moto.events.models import EventPattern
+
+    stack = stack_factory(DetectionMode="FrameSearch")
+    rule = stack.resolve(stack.resources["FrameSearchFunction"]["Properties"]["Events"]["CropUploaded"]["Properties"])
+    pattern = EventPattern.load(json.dumps(rule["Pattern"]))
+    bucket = stack.ref("CropsBucket")
+    stream = f"{stack.name}-entrance"
+
+    def uploaded(key: str) -> dict:  # S3's "Object Created" event on EventBridge, as moto's matcher takes it
+        detail = {"bucket": {"name": bucket}, "object": {"key": key, "size": 100}, "reason": "PutObject"}
+        return {"source": "aws.s3", "detail-type": "Object Created", "detail": detail}
+
+    assert pattern.matches_event(uploaded(crop_object_key(stream, T0.timestamp())))
+    assert not pattern.matches_event(uploaded(heartbeat_key(stream)))
