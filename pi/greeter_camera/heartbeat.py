@@ -53,16 +53,19 @@ class HeartbeatSender:
         stream_name: str,
         interval_s: float,
         status: Callable[[], Mapping[str, Any]],
+        on_sent: Callable[[float | None], None] | None = None,
         wallclock: Callable[[], float] = time.time,
     ) -> None:
         """`status()` gives the fields the camera knows besides the clock (state, summary, restarts,
-        last_frame_at, crops_uploaded, upload_failures)."""
+        last_frame_at, crops_uploaded, upload_failures); `on_sent(clock_offset_s)` is told of each heartbeat S3
+        took (the health file shows it)."""
         self._s3 = s3_client
         self.bucket = bucket
         self.stream_name = stream_name
         self.key = heartbeat_key(stream_name)
         self.interval_s = interval_s
         self._status = status
+        self._on_sent = on_sent or (lambda _offset: None)
         self._wallclock = wallclock
         self.clock_offset_s: float | None = None
         self._failing = False
@@ -94,6 +97,7 @@ class HeartbeatSender:
             log.info("heartbeat sent again")
         self._failing = False
         self._measure_clock(answer, (asked_at + answered_at) / 2)
+        self._on_sent(self.clock_offset_s)
         return True
 
     def _measure_clock(self, answer: Mapping[str, Any], local_time: float) -> None:

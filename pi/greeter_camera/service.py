@@ -57,7 +57,7 @@ def make_sender(config: CameraConfig) -> Any:
     return FrameSearchSender(config.detection, s3_client=s3)
 
 
-def make_heartbeat(config: CameraConfig, sender: Any, status: Any) -> Any:
+def make_heartbeat(config: CameraConfig, sender: Any, status: Any, health: HealthReporter | None = None) -> Any:
     """The heartbeat (frame-search mode: it lives next to the crops, with their credentials); None otherwise."""
     if config.detection is None or sender is None:
         return None
@@ -69,6 +69,7 @@ def make_heartbeat(config: CameraConfig, sender: Any, status: Any) -> Any:
         stream_name=config.detection.stream_name,
         interval_s=config.detection.heartbeat_seconds,
         status=status,
+        on_sent=health.heartbeat_sent if health is not None else None,
     )
 
 
@@ -133,7 +134,7 @@ def run_service(config_path: str, stop: threading.Event | None = None) -> int:
             "upload_failures": stats.upload_failures if stats else 0,
         }
 
-    heartbeat = make_heartbeat(config, sender, status)
+    heartbeat = make_heartbeat(config, sender, status, health)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 
 from detection_fixtures import BUCKET, STREAM, T0, FakeClock, FlakyS3, moto_s3, stored_crops
 from greeter_camera.heartbeat import HeartbeatSender, heartbeat_key
@@ -92,3 +93,28 @@ def test_the_service_gives_the_heartbeat_the_crops_bucket_and_credentials_in_fra
     )
     assert heartbeat._s3 is crops.uploader.s3_client  # the crops' credentials and timeouts
     assert make_heartbeat(make_config(), None, status) is None
+
+
+def test_status_shows_the_last_heartbeat_and_a_clock_far_from_aws(tmp_path, monkeypatch):
+    import time
+
+    from greeter_camera.health import HealthReporter, describe_health
+
+    health = HealthReporter(str(tmp_path / "health.json"), stream_name=STREAM, notify=lambda _m: True)
+    with moto_s3(monkeypatch) as s3:
+        heartbeat = HeartbeatSender(
+            s3_client=s3,
+            bucket=BUCKET,
+            stream_name=STREAM,
+            interval_s=60,
+            status=status,
+            on_sent=health.heartbeat_sent,
+            wallclock=lambda: time.time() - 40,  # a Pi 40 s slow
+        )
+        heartbeat.beat()
+
+    shown = describe_health(json.loads((tmp_path / "health.json").read_text()), time.time())
+
+    # S3 dates to the second: the offset is 40 s give or take one.
+    assert re.search(r"^Heartbeat to the cloud: [01] s ago$", shown, re.MULTILINE), shown
+    assert re.search(r"^Clock: (39|40|41) s behind AWS; crops are dated by it and the cloud drops crops", shown, re.M)
