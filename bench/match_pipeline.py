@@ -348,7 +348,7 @@ MATCH_FUNCTION = Consumer(
 )
 NAIVE = Consumer(
     "naive",
-    "naive consumer (seed style)",
+    "naive consumer (walkthrough style)",
     _load_naive_consumer,
     lambda message: json.loads(message[1])["person_id"],
 )
@@ -569,7 +569,7 @@ def report(
         + f". Delivered as {greeter.invocations:,} Lambda invocations of 1-second batches per shard, the same "
         "events to both consumers, on moto.",
         "",
-        "| | Greeter match function | naive consumer (seed style) | naive / Greeter |",
+        "| | Greeter match function | naive consumer (walkthrough style) | naive / Greeter |",
         "|---|---:|---:|---:|",
         "| emails per visit: mean (min-max) | "
         + " | ".join(
