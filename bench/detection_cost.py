@@ -1,6 +1,6 @@
 """What detection costs per store-month in each mode, on the same simulated store days.
 
-    python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
+    .venv/bin/python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
 
 One entrance camera. A stream processor bills every minute it runs, whoever is in view; frame search
 pays per face crop the camera sends, and the camera sends a crop when it first sees a face and then

@@ -1,6 +1,6 @@
 """What the benchmark and the demo borrow from the test harness (tests/), and the little they add to it.
 
-Both run as `python -m bench.<name>` from the repository root, outside pytest. This module puts the shared
+Both run as `.venv/bin/python -m bench.<name>` from the repository root, outside pytest. This module puts the shared
 layer and tests/ on sys.path (as pyproject.toml does for pytest), and loads tests/conftest.py for what it sets
 before any AWS client exists (fake credentials, the region, POWERTOOLS_* settings) and for its LambdaContext.
 Everything AWS then runs on moto, with the shared Rekognition fake: no account, no network.

@@ -1,6 +1,6 @@
 """What running detection only in opening hours saves, per camera, against a stream processor left on 24/7.
 
-    python -m bench.store_hours_cost [--year 2026] [--time-zone Europe/London]
+    .venv/bin/python -m bench.store_hours_cost [--year 2026] [--time-zone Europe/London]
 
 The hours are template.yaml's own defaults (MondayHours ... SundayHours), fed through the store-hours
 function's calendar (functions/store_hours/hours.py), so daylight-saving weeks count their real minutes.

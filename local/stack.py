@@ -472,7 +472,9 @@ def _create_queue(stack: Stack, logical_id: str, properties: dict) -> tuple[Any,
 def _create_data_stream(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("Name", stack.physical_name(logical_id))
     kinesis = stack.client("kinesis")
-    kinesis.create_stream(StreamName=name, StreamModeDetails=properties.get("StreamModeDetails", {}))
+    mode = properties.get("StreamModeDetails", {"StreamMode": "PROVISIONED"})
+    shards = {"ShardCount": int(properties["ShardCount"])} if "ShardCount" in properties else {}
+    kinesis.create_stream(StreamName=name, StreamModeDetails=mode, **shards)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     return name, {"Arn": arn}
 
