@@ -173,7 +173,8 @@ def test_a_network_that_takes_connections_and_never_answers_costs_one_bounded_at
                 except OSError:  # closed, or 3 s without a connection
                     return
 
-        threading.Thread(target=hold_every_connection, daemon=True).start()
+        holder = threading.Thread(target=hold_every_connection, daemon=True)
+        holder.start()
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{silent.getsockname()[1]}")
         # The camera waits 5 s for an answer; the test the same client with 0.3 s.
         monkeypatch.setattr(detection, "UPLOAD_READ_TIMEOUT_S", 0.3)
@@ -193,6 +194,7 @@ def test_a_network_that_takes_connections_and_never_answers_costs_one_bounded_at
         )
 
         assert uploader.step() == 0.5  # failed: back off, keep the crop
+        holder.join(10)  # it stops 3 s after the last connection: any retry would have been taken by then
 
     assert stats.upload_failures == 1 and len(queue) == 1
     assert len(held) == 1  # one connection: botocore does not retry, the queue does
