@@ -47,7 +47,7 @@ visit_history = VisitHistory(
 people_names = PeopleNames(boto3.resource("dynamodb", config=_AWS), settings.people_table)
 
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
-erasure = Erasure(_collection, _photos, _people)
+erasure = Erasure(_collection, _photos, _people, visit_history)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
