@@ -1,6 +1,7 @@
 """Erasure: every face of the person in the collection, every stored photo version, the row, the
 alert-cooldown item and the visit history are deleted, and an audit entry records that it happened (who,
-when, which id, how much; no face, no name). Safe to retry: each step is idempotent, and the row goes last, so a failed erasure can be re-run."""
+when, which id, how much; no face, no name). Safe to retry: each step is idempotent, and the row goes last,
+so a failed erasure can be re-run."""
 
 from dataclasses import dataclass
 
