@@ -625,7 +625,36 @@ def _create_schedule(stack: Stack, logical_id: str, properties: dict) -> tuple[A
     return name, {"Arn": arn}
 
 
+def _create_alarm(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    name = properties.get("AlarmName", stack.physical_name(logical_id))
+    keys = (
+        "AlarmDescription",
+        "Namespace",
+        "MetricName",
+        "Dimensions",
+        "Statistic",
+        "Period",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "AlarmActions",
+        "OKActions",
+    )
+    if "MetricName" not in properties:  # metric-math alarms: kept as placeholders
+        return name, {"Arn": _arn("cloudwatch", f"alarm:{name}")}
+    arguments = {key: properties[key] for key in keys if key in properties}
+    arguments["Threshold"] = float(arguments["Threshold"])
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in arguments:
+            arguments[key] = int(arguments[key])
+    stack.client("cloudwatch").put_metric_alarm(AlarmName=name, **arguments)
+    return name, {"Arn": _arn("cloudwatch", f"alarm:{name}")}
+
+
 _CREATORS = {
+    "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SNS::Subscription": _create_subscription,
