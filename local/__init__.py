@@ -74,7 +74,7 @@ class LocalGreeter:
         )
         return result["IdToken"]
 
-    def stop(self, timeout: float = 30) -> int:
+    def stop(self, timeout: float = 60) -> int:
         if not self._stopped:
             self._stopped = True
             if self.process.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--camera-setting", action="append", default=[], help="extra camera.env line KEY=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    if os.environ.get("GREETER_LOCAL_DEBUG"):
+        logging.getLogger("greeter.local").setLevel(logging.DEBUG)
     logging.getLogger("botocore").setLevel(logging.WARNING)
 
     stop = threading.Event()

@@ -286,7 +286,10 @@ class Front:
             run_input = request.get_json(silent=True)
             if not isinstance(run_input, dict):
                 return Response('{"message": "send a JSON object"}', 400, content_type="application/json")
-            execution = self.store_hours(run_input)
+            try:
+                execution = self.store_hours(run_input)
+            except RuntimeError as error:
+                return Response(json.dumps({"message": str(error)}), 503, content_type="application/json")
             return Response(json.dumps({"executionArn": execution}), 202, content_type="application/json")
         return Response("not found", 404)
 

@@ -116,6 +116,12 @@ class FunctionProcess:
                 raise FunctionError(answer)
             return answer["result"]
 
+    def end_input(self) -> None:
+        """Tell the environment no more invocations come (it exits once its current one is done)."""
+        if self._process is not None and self._process.stdin:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None:

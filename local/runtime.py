@@ -67,7 +67,11 @@ def machine_time_zone() -> str:
 def aws_environment(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """`base` (the process environment) without any AWS_* setting of the machine, plus the local ones."""
     clean = {k: v for k, v in (base if base is not None else os.environ).items() if not k.startswith("AWS_")}
+    # A proxy the machine uses for the internet must not carry local calls (moto's own go to localhost).
+    bypass = ",".join(filter(None, [clean.get("NO_PROXY") or clean.get("no_proxy"), "127.0.0.1,localhost"]))
     return clean | {
+        "NO_PROXY": bypass,
+        "no_proxy": bypass,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
         "AWS_REGION": REGION,
@@ -224,7 +228,13 @@ class LocalRuntime:
         self.environment = aws_environment(self.moto_url)
         for name in [k for k in os.environ if k.startswith("AWS_")]:
             del os.environ[name]
-        os.environ.update({k: v for k, v in self.environment.items() if k.startswith(("AWS_", "POWERTOOLS_"))})
+        os.environ.update(
+            {
+                k: v
+                for k, v in self.environment.items()
+                if k.startswith(("AWS_", "POWERTOOLS_")) or k in ("NO_PROXY", "no_proxy")
+            }
+        )
         # moto's Step Functions interpreter calls the other services through the server on this port.
         os.environ["MOTO_PORT"] = str(moto_port)
         self._local_video_endpoints()
@@ -300,7 +310,11 @@ class LocalRuntime:
         self._stops.append(stop_emails.set)
 
     def _start_store_hours(self) -> None:
-        from local.store_hours import Scheduler, deploy_store_hours, enable_step_functions
+        """The state machine and its scheduler, and a first run (what the reconcile schedule would do within 10
+        minutes: bring detection to the store's hours now). Done before the runtime says it is ready: moto's
+        Lambda and Step Functions code loads and parses for seconds, holding this process's interpreter, and
+        a staff member's first request should not wait behind it."""
+        from local.store_hours import Scheduler, deploy_store_hours, enable_step_functions, wait_for
 
         by_name = {process.name: process for process in self.functions.values()}
         self._stops.append(enable_step_functions(by_name))
@@ -308,8 +322,15 @@ class LocalRuntime:
         self.scheduler = Scheduler(self.stack, arn)
         self.scheduler.start()
         self._stops.append(self.scheduler.stop)
-        # What the reconcile schedule would do within 10 minutes: bring detection to the store's hours now.
-        self.scheduler.start_execution({"trigger": "reconcile"}, "start-up")
+        first = self.scheduler.start_execution({"trigger": "reconcile"}, "start-up")
+        outcome = wait_for(self.scheduler.sfn, first, timeout=120)
+        if outcome["status"] != "SUCCEEDED":
+            log.warning("store hours: the first run ended %s: %s", outcome["status"], outcome.get("cause", ""))
+
+    def run_store_hours(self, run_input: dict) -> str:
+        if self.scheduler is None:
+            raise RuntimeError("store hours are still starting")
+        return self.scheduler.start_execution(run_input)
 
     def _create_staff_account(self) -> None:
         """The first staff account (kept across restarts): its email and password, printed at start-up."""
@@ -334,7 +355,7 @@ class LocalRuntime:
             self.moto_url,
             self.status,
             self.output_dir,
-            lambda run_input: self.scheduler.start_execution(run_input),
+            self.run_store_hours,
             self._staff_app_dir(),
             self._save_requested.set,
         )
@@ -430,15 +451,24 @@ class LocalRuntime:
         state = getattr(self, "state", None)
         if state is not None and getattr(self, "started_at", 0):
             try:
+                began = time.monotonic()
                 state.save()
+                log.debug("saved the state in %.1f s", time.monotonic() - began)
             except Exception:
                 log.exception("could not save the local state")
+        # Every child starts ending at once; the stops below then only wait for them.
+        if self.camera_process is not None and self.camera_process.poll() is None:
+            self.camera_process.terminate()
+        for process in self.functions.values():
+            process.end_input()
         while self._stops:
             stop = self._stops.pop()
+            began = time.monotonic()
             try:
                 stop()
             except Exception:
                 log.exception("stopping %s failed", stop)
+            log.debug("stopped %s in %.1f s", getattr(stop, "__qualname__", stop), time.monotonic() - began)
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -486,7 +516,7 @@ class LocalRuntime:
                 name: {"invocations": p.invocations, "errors": p.errors, "running": p.pid is not None}
                 for name, p in self.functions.items()
             },
-            "store_hours": self.scheduler.last_runs() if hasattr(self, "scheduler") else [],
+            "store_hours": self.scheduler.last_runs() if getattr(self, "scheduler", None) else [],
             "emails": [p.name for p in sorted(self.output_dir.glob("*.eml"))],
             "staff": {"email": self.staff.email} if self.staff else None,
             "staff_app_config": {
