@@ -92,7 +92,7 @@ def stack_parameters(time_zone: str) -> dict[str, str]:
         "StoreName": "Greeter on this laptop",
         "StoreTimeZone": time_zone,
         "DetectionMode": "FrameSearch",
-        "Camera1": CAMERA_NAME,
+        "Cameras": CAMERA_NAME,
         **{f"{day}Hours": ALWAYS_OPEN for day in DAYS},
     }
 
