@@ -125,9 +125,10 @@ class StateStore:
         from local.stack import ACCOUNT, REGION
 
         pool = cognitoidp_backends[ACCOUNT][REGION].user_pools[self.stack.ref("StaffUserPool")]
+        # With email sign-in, moto's username is the user's sub; the account is made again from its email.
         return [
             {
-                "username": user.username,
+                "username": next((a["Value"] for a in user.attributes if a["Name"] == "email"), user.username),
                 "password": user.password,
                 "attributes": [a for a in user.attributes if a["Name"] != "sub"],
                 "enabled": user.enabled,
@@ -197,7 +198,7 @@ class StateStore:
             cognito.admin_set_user_password(
                 UserPoolId=pool_id, Username=saved["username"], Password=saved["password"], Permanent=True
             )
-            user = cognitoidp_backends[ACCOUNT][REGION].user_pools[pool_id].users[saved["username"]]
+            user = cognitoidp_backends[ACCOUNT][REGION].user_pools[pool_id]._get_user(saved["username"])
             user.enabled = saved["enabled"]
             user.preferred_mfa_setting = saved["mfa"]
             user.token_verified = saved["token_verified"]
