@@ -25,9 +25,9 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from visit_video import SECONDS, visitor_photo, write_visit_video
 
 from local import start_local
+from local.sample_video import SECONDS, visitor_photo, write_visit_video
 
 pytestmark = pytest.mark.gstreamer
 EMAIL_TIMEOUT = 45

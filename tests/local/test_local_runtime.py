@@ -14,13 +14,13 @@ import boto3
 import pytest
 from moto import mock_aws
 from stack import ROOT, Stack
-from visit_video import visitor_photo
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from local.front import Front
 from local.rekognition import FakeRekognition, install
 from local.runtime import ACCESS_KEY_ID, aws_environment
+from local.sample_video import visitor_photo
 from local.state import StateStore
 from local.store_hours import due
 

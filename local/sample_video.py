@@ -1,6 +1,10 @@
-"""A recorded visit as a video file, for the local runtime's camera: a real face (scikit-image's astronaut photo)
-walks in, stays and leaves; a stranger (the cameraman of scikit-image's `camera` photo) passes; empty shop
-between. The end-to-end test and the latency benchmark play it in a loop."""
+"""A recorded visit as a video file for the local runtime's camera, when there is no webcam at hand:
+
+    .venv/bin/python -m local.sample_video visit.avi && make local CAMERA=visit.avi
+
+A real face (scikit-image's astronaut photo) walks in, stays and leaves; a stranger (the cameraman of
+scikit-image's `camera` photo) passes; the shop is empty between. `visitor_photo()` is the visitor's
+registration photo. The end-to-end test and the local-runtime benchmark play these videos in a loop."""
 
 from __future__ import annotations
 
@@ -44,33 +48,37 @@ VISIT = (
     (5.5, 7.0, "stranger", WIDTH - HEAD, 60),  # a stranger passes
 )
 SECONDS = 8.0
+# For timing: the visitor appears at once (no walking in) at APPEARS seconds into the loop, and stays.
+APPEARS = 4.0
+SCENES = {
+    "visit": VISIT,
+    "appear": ((APPEARS, 7.0, "visitor", 200, 200),),
+    "always": ((0.0, SECONDS, "visitor", 200, 200),),
+    "empty": (),
+}
 
 
-def face_in_view(second: float, who: str = "visitor") -> bool:
-    return any(start <= second < end and name == who for start, end, name, *_ in VISIT)
-
-
-def write_visit_video(path: Path, empty: bool = False, always: bool = False) -> Path:
-    """Write the visit (or an empty shop, or the visitor always in view) as an MJPEG AVI at 10 fps."""
+def write_visit_video(path: Path, scene: str = "visit") -> Path:
+    """Write a scene of SCENES (8 s, 640x480, 10 fps) as an MJPEG AVI."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
     faces, base = heads(), backdrop()
     for index in range(int(SECONDS * FPS)):
         second = index / FPS
         frame = base.copy()
-        cast = (
-            []
-            if empty
-            else [("visitor", 0.0, 1.0, 200, 200)]
-            if always
-            else [
-                (who, second - start, end - start, x0, x1) for start, end, who, x0, x1 in VISIT if start <= second < end
-            ]
-        )
-        for who, into, length, x0, x1 in cast:
-            x = int(x0 + (x1 - x0) * into / length)
+        for start, end, who, x0, x1 in SCENES[scene]:
+            if not start <= second < end:
+                continue
+            x = int(x0 + (x1 - x0) * (second - start) / (end - start))
             left, right = max(0, x), min(WIDTH, x + HEAD)
             if right > left:
                 frame[120 : 120 + HEAD, left:right] = faces[who][:, left - x : right - x]
         writer.write(frame)
     writer.release()
     return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "visit.avi")
+    print(write_visit_video(target, sys.argv[2] if len(sys.argv) > 2 else "visit"))
