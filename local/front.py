@@ -296,6 +296,8 @@ class Front:
     # ------------------------------------------------------------------ files
     def files(self, path: str) -> Response:
         root = self.staff_app
+        if path == "/config.json":  # the staff app's settings (in AWS the stack writes them next to the app)
+            return Response(json.dumps(self.status()["staff_app_config"]), content_type="application/json")
         if root is None:
             if path in ("/", "/index.html"):
                 return Response(PAGE.read_bytes(), content_type="text/html; charset=utf-8")

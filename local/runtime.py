@@ -16,6 +16,7 @@ machine (a profile, real keys, config files) are dropped, so nothing can use a r
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.sign_in import StaffAccount
 from local.stack import REGION, ROOT
 
 log = logging.getLogger("greeter.local")
@@ -164,13 +166,6 @@ def _password() -> str:
 
 
 @dataclass
-class StaffAccount:
-    email: str
-    password: str
-    totp_secret: str | None = None
-
-
-@dataclass
 class LocalRuntime:
     """The local Greeter (see the module docstring). `start()`, then `url`, `api_url`, `aws_url`, `staff`;
     `stop()` at the end. In one process at a time: it sets this process's AWS_* environment."""
@@ -257,7 +252,6 @@ class LocalRuntime:
         self._stops.append(undo)
 
     def _deploy(self) -> None:
-        from local.rekognition import FakeRekognition  # noqa: F401 - installed above
         from local.stack import Stack
         from local.state import StateStore
 
@@ -337,11 +331,16 @@ class LocalRuntime:
         from local.sign_in import create_staff_account
 
         saved = self.state_dir / "staff.txt"
+        email, password = STAFF_EMAIL, _password()
         if saved.exists():
             email, password, *rest = saved.read_text().split("\n")
             self.staff = StaffAccount(email, password, rest[0] if rest and rest[0] else None)
-            return
-        self.staff = create_staff_account(self.stack, STAFF_EMAIL, _password())
+            users = self.stack.client("cognito-idp").list_users(
+                UserPoolId=self.stack.ref("StaffUserPool"), Filter=f'email = "{email}"'
+            )["Users"]
+            if users:  # kept in the saved state
+                return
+        self.staff = create_staff_account(self.stack, email, password)
         saved.write_text(f"{self.staff.email}\n{self.staff.password}\n{self.staff.totp_secret or ''}\n")
         saved.chmod(0o600)
         self.state.save()
@@ -403,19 +402,27 @@ class LocalRuntime:
         command = [sys.executable, "-m", "local.camera", "--config", str(self.camera_env())]
         if self.camera_choice.video:
             command += ["--file", str(self.camera_choice.video)]
-        log_file = open(self.state_dir / "logs" / "camera.log", "ab")  # noqa: SIM115 - the child's, closed below
-        try:
-            self.camera_process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                command,
-                env=self.environment | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "pi")])},
-                cwd=ROOT,
-                stdout=log_file,
-                stderr=log_file,
-                preexec_fn=die_with_parent,  # noqa: PLW1509
-            )
-        finally:
-            log_file.close()
+        self.camera_process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            env=self.environment | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "pi")])},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+        )
+        threading.Thread(target=self._camera_log, args=(self.camera_process,), name="camera-log", daemon=True).start()
         self._stops.append(self._stop_camera)
+
+    def _camera_log(self, process: subprocess.Popen) -> None:
+        """The camera's log goes to logs/camera.log; its warnings and errors also to the terminal."""
+        with open(self.state_dir / "logs" / "camera.log", "a", encoding="utf-8") as log_file:
+            for line in process.stdout:
+                log_file.write(line)
+                log_file.flush()
+                if " WARNING " in line or " ERROR " in line:
+                    self.echo("camera: " + line.rstrip().split(": ", 1)[-1])
 
     def _stop_camera(self) -> None:
         process, self.camera_process = self.camera_process, None
@@ -497,8 +504,6 @@ class LocalRuntime:
 
     def status(self) -> dict:
         camera_health = self.state_dir / "camera-health.json"
-        import json
-
         return {
             "stack": STACK_NAME,
             "engine": "offline face engine (OpenCV YuNet + SFace), standing in for Amazon Rekognition",
@@ -519,11 +524,15 @@ class LocalRuntime:
             "store_hours": self.scheduler.last_runs() if getattr(self, "scheduler", None) else [],
             "emails": [p.name for p in sorted(self.output_dir.glob("*.eml"))],
             "staff": {"email": self.staff.email} if self.staff else None,
+            # The staff app's config.json, as the stack writes it at deploy time, with the local addresses.
             "staff_app_config": {
-                "apiUrl": self.api_url,
                 "region": REGION,
                 "userPoolId": self.stack.ref("StaffUserPool"),
-                "clientId": self.stack.ref("StaffUserPoolClient"),
+                "userPoolClientId": self.stack.ref("StaffUserPoolClient"),
+                "apiUrl": self.api_url,
                 "cognitoEndpoint": self.aws_url,
+                "storeName": self.stack.parameters["StoreName"],
+                "storeTimeZone": self.stack.parameters["StoreTimeZone"],
+                "locale": self.stack.parameters.get("StoreLocale", "en-GB"),
             },
         }

@@ -15,6 +15,7 @@ import hmac
 import os
 import struct
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,15 @@ _N = int(
     16,
 )
 _G = 2
+
+
+@dataclass
+class StaffAccount:
+    """A staff sign-in: email, password, and the authenticator (TOTP) key when the pool asks for a code."""
+
+    email: str
+    password: str
+    totp_secret: str | None = None
 
 
 def totp(secret: str, at: float | None = None) -> str:
@@ -140,11 +150,9 @@ def _secret_block_bytes(text: str) -> bytes:
         return text.encode()
 
 
-def create_staff_account(stack: Stack, email: str, password: str):
+def create_staff_account(stack: Stack, email: str, password: str) -> StaffAccount:
     """The first staff account: a confirmed user with a permanent password, and an authenticator app (TOTP)
     set up when the pool asks for MFA."""
-    from local.runtime import StaffAccount
-
     cognito = stack.client("cognito-idp")
     pool_id = stack.ref("StaffUserPool")
     client_id = stack.ref("StaffUserPoolClient")

@@ -144,8 +144,28 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
             running = json.loads(response.read())
         assert running["emails"] == ["01-ana-lima.eml"] and running["camera"]["running"]
         assert running["functions"]["FrameSearchFunction"]["invocations"] >= 2
-    finally:
+        assert [run["status"] for run in running["store_hours"] if run["source"] == "start-up"] == ["SUCCEEDED"]
+
+        # A manager closes the store now: the state machine runs, with the real store-hours function.
+        close = urllib.request.Request(
+            greeter.url + "local/store-hours",
+            data=b'{"action": "close"}',
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(close, timeout=30) as response:
+            assert response.status == 202
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(greeter.url + "local/status", timeout=30) as response:
+                runs = [r for r in json.loads(response.read())["store_hours"] if r["source"] == "on demand"]
+            if runs and runs[0]["status"] != "RUNNING":
+                break
+            time.sleep(0.5)
+        assert runs[0]["status"] == "SUCCEEDED", runs
         assert greeter.stop() == 0
+    finally:
+        greeter.stop()
 
     assert [pid for pid in pids if _alive(pid)] == []
     assert _processes_using(tmp_path) == []
