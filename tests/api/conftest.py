@@ -244,6 +244,18 @@ def api(aws, faults, warm_function) -> RegistrationApi:
 
 
 @pytest.fixture
+def another_container(api, _fault_hooks, monkeypatch):
+    """Call it for one more container of the registration function on the same stack (its own clients and
+    resolver, its own cold start): two of them are two Lambda containers serving requests at the same time."""
+
+    def start() -> RegistrationApi:
+        _hook_into_default_session(_fault_hooks)
+        return RegistrationApi(api.stack, api.stack.load_function("RegistrationFunction", monkeypatch))
+
+    return start
+
+
+@pytest.fixture
 def metrics_emitted(request, capsys):
     """Call it to get the metrics the function emitted so far (tests/conftest.py's emitted_metrics on stdout)."""
     shared = next(

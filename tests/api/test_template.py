@@ -68,6 +68,7 @@ def test_the_function_may_touch_exactly_its_own_resources(stack):
         "rekognition:DeleteFaces",
         "rekognition:IndexFaces",
         "rekognition:ListFaces",
+        "rekognition:SearchFaces",
         "rekognition:SearchFacesByImage",
     ]
     # the one "*": DetectFaces has no resource-level permission
