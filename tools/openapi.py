@@ -16,7 +16,8 @@ OPENAPI = FUNCTION / "openapi.json"
 
 def main() -> None:
     # The function reads its settings at import; the document does not depend on them.
-    for name in ("PEOPLE_TABLE", "VISITS_TABLE", "ERASURE_AUDIT_TABLE", "IDEMPOTENCY_TABLE", "PHOTOS_BUCKET"):
+    tables = ("PEOPLE_TABLE", "VISITS_TABLE", "ERASURE_AUDIT_TABLE", "STAFF_AUDIT_TABLE", "IDEMPOTENCY_TABLE")
+    for name in (*tables, "PHOTOS_BUCKET"):
         os.environ.setdefault(name, "unused")
     os.environ.setdefault("FACE_COLLECTION", "unused")
     os.environ.setdefault("MATCH_THRESHOLD", "85")

@@ -9,8 +9,9 @@ from enrolment import Enrolment
 from erasure import Erasure
 from greeter_common.settings import load_settings
 from people_store import PeopleStore
-from photo_store import PhotoStore
+from photo_store import PhotoStore, SnapshotStore
 from settings import Settings
+from staff_audit import StaffAuditTrail
 from undo import Deadline
 
 settings = load_settings(Settings)
@@ -32,12 +33,15 @@ _photos = PhotoStore(
     boto3.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
     settings.photos_bucket,
 )
-_people = PeopleStore(
-    boto3.resource("dynamodb", config=_AWS), settings.people_table, settings.visits_table, settings.erasure_audit_table
-)
+_dynamodb = boto3.resource("dynamodb", config=_AWS)
+_people = PeopleStore(_dynamodb, settings.people_table, settings.visits_table, settings.erasure_audit_table)
+audit_trail = StaffAuditTrail(_dynamodb, settings.staff_audit_table)
 
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
-erasure = Erasure(_collection, _photos, _people)
+_snapshots = (
+    SnapshotStore(boto3.client("s3", config=_AWS), settings.snapshots_bucket) if settings.snapshots_bucket else None
+)
+erasure = Erasure(_collection, _photos, _people, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)

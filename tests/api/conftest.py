@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import numpy as np
+import openapi_contract
 import pytest
 from api_requests import UNSET, b64, person_body  # noqa: E402, F401 - shared with the tests
 from botocore.exceptions import ClientError, ReadTimeoutError
@@ -55,6 +56,8 @@ def photos() -> SimpleNamespace:
         astronaut=whole,
         astronaut_png=_png(astronaut),
         astronaut_flipped=_jpeg(astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        astronaut_sideways=_jpeg(astronaut.transpose(Image.Transpose.ROTATE_90)),
+        astronaut_upside_down=_jpeg(astronaut.transpose(Image.Transpose.ROTATE_180)),
         camera=_jpeg(camera),
         several_faces=_jpeg(both),
         coffee=_jpeg(Image.fromarray(data.coffee())),
@@ -206,7 +209,11 @@ class RegistrationApi:
         headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()} | (
             response.get("headers") or {}
         )
-        return Reply(response["statusCode"], json.loads(response["body"]) if response.get("body") else None, headers)
+        reply = Reply(response["statusCode"], json.loads(response["body"]) if response.get("body") else None, headers)
+        if event["resource"] in openapi_contract.document()["paths"]:
+            problems = openapi_contract.violations(event["httpMethod"], event["resource"], reply.status, reply.body)
+            assert not problems, problems
+        return reply
 
     def register(self, photo: bytes, idempotency_key=None, **fields) -> Reply:
         return self.call(
@@ -274,10 +281,12 @@ class Stored:
     photo_versions: list[tuple[str, str]]
     visits: list[dict]
     audit: list[dict]
+    staff_audit: list[dict]
+    idempotency: list[dict]
 
     @property
     def nothing(self) -> bool:
-        return not (self.people or self.faces or self.photo_versions or self.visits or self.audit)
+        return not (self.people or self.faces or self.photo_versions or self.visits or self.audit or self.staff_audit)
 
 
 @functools.cache
@@ -300,6 +309,8 @@ def stored(stack, rekognition) -> Stored:
         ],
         visits=scan("VisitsTable"),
         audit=scan("ErasureAuditTable"),
+        staff_audit=scan("StaffAuditTable"),
+        idempotency=scan("IdempotencyTable"),
     )
 
 

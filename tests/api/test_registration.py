@@ -163,6 +163,12 @@ def test_search_finds_the_registered_person_in_another_photo(api, photos, everyt
     assert everything() == before  # searching stores nothing
 
 
+def test_search_recognises_a_registered_person_in_a_sideways_photo(api, photos):
+    person_id = api.register(photos.astronaut).body["person_id"]
+    reply = api.call("search", body={"photo": b64(photos.astronaut_sideways)})
+    assert [match["person_id"] for match in reply.body["matches"]] == [person_id]
+
+
 def test_search_finds_nobody_for_an_unregistered_face(api, photos):
     api.register(photos.astronaut)
     reply = api.call("search", body={"photo": b64(photos.camera)})
