@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from botocore.exceptions import ClientError
 from collection import FaceCollection, NoFaceInImage, NotIndexed
-from errors import DuplicatePerson, LowQuality, NoFace, PersonNotFound, PhotoLimitReached
+from errors import DuplicatePerson, LowQuality, NoFace, PersonNotFound, PhotoLimitReached, ServiceBusy
 from face_checks import the_one_good_face
 from greeter_common.people import Consent, Person
 from models import NewPerson
-from people_store import PeopleStore
+from people_store import PeopleStore, RecordConflict
 from photo_store import PhotoStore, photo_key
 from photos import CheckedPhoto, check_photo
 from undo import Deadline, Undo
@@ -116,9 +115,11 @@ class Enrolment:
             rivals = self._rivals(face_id, person.person_id)
             try:
                 winner = self.people.put_unless_beaten(person, rivals, now_iso())
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException" or attempt + 1 == _COMMIT_ATTEMPTS:
-                    raise
+            except RecordConflict:
+                if attempt + 1 == _COMMIT_ATTEMPTS:
+                    raise ServiceBusy(
+                        "another registration of this face got in the way; retry the same request"
+                    ) from None
                 continue
             if winner is None:
                 return

@@ -7,6 +7,10 @@ from greeter_common.people import Person
 NOT_BEING_ERASED = "attribute_exists(person_id) AND attribute_not_exists(erasure_started_at)"
 
 
+class RecordConflict(Exception):
+    """The transaction met another registration's at the same moment: look again and retry."""
+
+
 def _condition_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
@@ -60,7 +64,7 @@ class PeopleStore:
                 raise
             reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" not in reasons:
-                raise  # a conflict with another transaction: the caller retries
+                raise RecordConflict("DynamoDB cancelled the transaction for another one on the same ids") from error
         mine = self._item(person.person_id)
         if mine is not None:
             # Voided by a rival, or recorded by this very transaction (an earlier attempt whose answer was lost).
@@ -69,7 +73,7 @@ class PeopleStore:
             item = self._item(rival)
             if item is not None:
                 return item.get("registered_as", rival)
-        return min(rivals)
+        raise RecordConflict("the rival that blocked the transaction has been undone since")
 
     def _item(self, person_id: str) -> dict | None:
         return self._people.get_item(Key={"person_id": person_id}, ConsistentRead=True).get("Item")

@@ -103,3 +103,16 @@ def test_a_photo_added_while_the_same_face_is_registered_stays_with_one_person(
     stored = everything()
     assert {face.external_image_id for face in stored.faces} == {new.body["person_id"]}
     assert next(p for p in stored.people if p["person_id"] == existing)["face_ids"] == []
+
+
+@pytest.mark.parametrize(("conflicts", "status"), [(1, 201), (3, 503)])
+def test_a_transaction_cancelled_for_another_is_tried_again_then_given_up_cleanly(
+    api, photos, everything, faults, conflicts, status
+):
+    """DynamoDB cancels one of two transactions on the same ids at the same moment (TransactionConflict): the
+    registration looks again and retries; after three cancellations it answers 503 and keeps nothing."""
+    faults.fail("dynamodb", "TransactWriteItems", code="TransactionCanceledException", status=400, times=conflicts)
+    reply = api.register(photos.astronaut)
+    assert reply.status == status
+    stored = everything()
+    assert len(stored.people) == len(stored.faces) == (1 if status == 201 else 0)
