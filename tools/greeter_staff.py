@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """greeter-staff: register, find, correct and erase people through Greeter's registration API.
 
-    python tools/greeter_staff.py --stack greeter sign-in --email maria@example.com
-    python tools/greeter_staff.py --stack greeter register photo.jpg --name "Ana Lima" \\
+    .venv/bin/python tools/greeter_staff.py --stack greeter sign-in --email maria@example.com
+    .venv/bin/python tools/greeter_staff.py --stack greeter register photo.jpg --name "Ana Lima" \\
         --consent-by "Ana Lima" --consent-version 2026-01
-    python tools/greeter_staff.py --stack greeter list
-    python tools/greeter_staff.py --stack greeter search someone.jpg
-    python tools/greeter_staff.py --stack greeter erase <person id>
-    python tools/greeter_staff.py --stack greeter whoami
+    .venv/bin/python tools/greeter_staff.py --stack greeter list
+    .venv/bin/python tools/greeter_staff.py --stack greeter search someone.jpg
+    .venv/bin/python tools/greeter_staff.py --stack greeter erase <person id>
+    .venv/bin/python tools/greeter_staff.py --stack greeter whoami
 
 What an account may do depends on its role (its group in the stack's user pool): a tablet account can only ask
 `whoami`; an assistant registers, finds and corrects people; a manager can also erase. `whoami` says which.

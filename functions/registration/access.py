@@ -65,6 +65,12 @@ ROUTES: dict[str, Permission] = {
     "PATCH /people/{person_id}": Permission.EDIT_PEOPLE,
     "DELETE /people/{person_id}": Permission.ERASE_PEOPLE,
     "POST /search": Permission.FIND_PEOPLE,
+    "GET /visits/now": Permission.SEE_ARRIVALS,
+    "POST /visits/acknowledge": Permission.ACKNOWLEDGE_ARRIVALS,
+    "GET /people/{person_id}/visits": Permission.SEE_VISIT_HISTORY,
+    # Every registered person's visits over a date range is a bulk view of customers, like the CSV.
+    "GET /visits": Permission.EXPORT_VISITS,
+    "GET /visits/export": Permission.EXPORT_VISITS,
 }
 
 

@@ -164,6 +164,7 @@ class ErasureReceipt(BaseModel):
     photo_versions_deleted: int
     snapshots_deleted: int = Field(description="Match snapshots of the person in the crops bucket (frame search).")
     visit_deleted: bool
+    visits_erased: int = Field(description="Visits removed from the visit history.")
 
 
 class FieldProblem(BaseModel):

@@ -99,11 +99,11 @@ def _staff() -> Staff:
     return staff_of(router.current_event.request_context.authorizer.claims if router.current_event else None)
 
 
-def _audit(staff: Staff, action: str, person_id: str, **counts: int) -> None:
-    """Record in the staff audit trail who did what to which person (ids only)."""
+def _audit(staff: Staff, action: str, subject: str, **counts: int) -> None:
+    """Record in the staff audit trail who did what to which person (their id) or what (e.g. an export)."""
     request_id = router.current_event.request_context.request_id
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    audit_trail.record(staff, action, person_id, at, request_id, **counts)
+    audit_trail.record(staff, action, subject, at, request_id, **counts)
 
 
 def sends_json(event) -> bool:

@@ -210,9 +210,15 @@ class RegistrationApi:
         headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()} | (
             response.get("headers") or {}
         )
-        reply = Reply(response["statusCode"], json.loads(response["body"]) if response.get("body") else None, headers)
+        content_type = (headers.get("Content-Type") or "application/json").split(";")[0]
+        body = response.get("body") or None
+        if body and content_type == "application/json":
+            body = json.loads(body)
+        reply = Reply(response["statusCode"], body, headers)
         if event["resource"] in openapi_contract.document()["paths"]:
-            problems = openapi_contract.violations(event["httpMethod"], event["resource"], reply.status, reply.body)
+            problems = openapi_contract.violations(
+                event["httpMethod"], event["resource"], reply.status, reply.body, content_type
+            )
             assert not problems, problems
         return reply
 
@@ -281,13 +287,22 @@ class Stored:
     faces: list
     photo_versions: list[tuple[str, str]]
     visits: list[dict]
+    visit_history: list[dict]
     audit: list[dict]
     staff_audit: list[dict]
     idempotency: list[dict]
 
     @property
     def nothing(self) -> bool:
-        return not (self.people or self.faces or self.photo_versions or self.visits or self.audit or self.staff_audit)
+        return not (
+            self.people
+            or self.faces
+            or self.photo_versions
+            or self.visits
+            or self.visit_history
+            or self.audit
+            or self.staff_audit
+        )
 
 
 @functools.cache
@@ -309,6 +324,7 @@ def stored(stack, rekognition) -> Stored:
             (v["Key"], v["VersionId"]) for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
         ],
         visits=scan("VisitsTable"),
+        visit_history=scan("VisitHistoryTable"),
         audit=scan("ErasureAuditTable"),
         staff_audit=scan("StaffAuditTable"),
         idempotency=scan("IdempotencyTable"),

@@ -34,7 +34,7 @@ def _components() -> dict:
     return _closed(copy.deepcopy(document()["components"]))
 
 
-def violations(method: str, path_template: str, status: int, body) -> list[str]:
+def violations(method: str, path_template: str, status: int, body, content_type: str = "application/json") -> list[str]:
     """What is wrong with this answer, per the document (empty when it is exactly as documented)."""
     operation = document()["paths"].get(path_template, {}).get(method.lower())
     if operation is None:
@@ -42,7 +42,10 @@ def violations(method: str, path_template: str, status: int, body) -> list[str]:
     response = operation["responses"].get(str(status))
     if response is None:
         return [f"{method} {path_template} answered {status}, which it does not document"]
-    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    content = response.get("content", {})
+    if body is not None and content_type not in content:
+        return [f"{method} {path_template} {status} sent {content_type}, which it does not document"]
+    schema = content.get(content_type, {}).get("schema")
     if schema is None:
         return [] if body is None else [f"{method} {path_template} {status} documents no body but sent one"]
     validator = Draft202012Validator({**_closed(schema), "components": _components()})

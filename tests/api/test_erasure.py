@@ -15,6 +15,7 @@ AUDIT_FIELDS = {
     "photo_versions_deleted",
     "snapshots_deleted",
     "visit_deleted",
+    "visits_erased",
 }
 
 

@@ -15,20 +15,22 @@ STAFF = {
     "manager": "maria@example.com",
     None: "new-starter@example.com",  # an account in no group yet
 }
+ARRIVALS = {"GET /me", "GET /visits/now", "POST /visits/acknowledge"}
 ALLOWED = {
-    "tablet": {"GET /me"},
-    "assistant": {
-        "GET /me",
+    "tablet": ARRIVALS,
+    "assistant": ARRIVALS
+    | {
         "POST /people",
         "POST /people/{person_id}/photos",
         "GET /people",
         "GET /people/{person_id}",
         "PATCH /people/{person_id}",
         "POST /search",
+        "GET /people/{person_id}/visits",
     },
     None: {"GET /me"},
 }
-ALLOWED["manager"] = ALLOWED["assistant"] | {"DELETE /people/{person_id}"}
+ALLOWED["manager"] = ALLOWED["assistant"] | {"DELETE /people/{person_id}", "GET /visits", "GET /visits/export"}
 
 
 def claims_of(role: str | None, sub: str = "5b1c7e2a-9d3f-4a6b-8c2d-1e0f9a8b7c6d") -> dict:
@@ -56,6 +58,14 @@ def _requests(photos, person_id: str) -> dict:
         "PATCH /people/{person_id}": ("update-person", {"person_id": person_id, "body": {"notes": "Likes linen."}}),
         "DELETE /people/{person_id}": ("erase-person", {"person_id": person_id}),
         "POST /search": ("search", {"body": {"photo": b64(photos.astronaut)}}),
+        "GET /visits/now": ("visits-now", {}),
+        "POST /visits/acknowledge": (
+            "acknowledge-visit",
+            {"body": {"person_id": person_id, "visit_id": "2026-11-24T10:00:00.000Z"}},
+        ),
+        "GET /people/{person_id}/visits": ("person-visits", {"person_id": person_id}),
+        "GET /visits": ("list-visits", {}),
+        "GET /visits/export": ("export-visits", {}),
     }
 
 
@@ -97,7 +107,7 @@ def test_a_tablet_token_replayed_against_the_people_routes_gets_nothing(api, pho
     replies = {
         route: api.call(event, claims=claims_of("tablet"), **arguments)
         for route, (event, arguments) in _requests(photos, person_id).items()
-        if route != "GET /me"
+        if route not in ARRIVALS
     }
     assert {route: (reply.status, reply.code) for route, reply in replies.items()} == {
         route: (403, "forbidden") for route in replies
@@ -112,7 +122,7 @@ def test_me_says_who_i_am_and_what_my_role_may_do(api):
         "staff": STAFF["tablet"],
         "role": "tablet",
         "permissions": ["acknowledge_arrivals", "see_arrivals", "see_own_account"],
-        "routes": ["GET /me"],
+        "routes": sorted(ARRIVALS),
     }
     manager = api.call("me", claims=claims_of("manager")).body
     assert "erase_people" in manager["permissions"] and "DELETE /people/{person_id}" in manager["routes"]
@@ -212,3 +222,14 @@ def test_the_first_manager_is_created_with_the_stack(stack_factory):
     names = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool)["Groups"]}
     assert names == {"tablet", "assistant", "manager"}
     assert "FirstManager" not in stack_factory().resources  # no ManagerEmail: no account
+
+
+def test_a_visits_export_is_recorded_with_who_and_which_days(api, everything):
+    reply = api.call("export-visits", query={"from": "2026-11-01", "to": "2026-11-30"}, claims=claims_of("manager"))
+    assert reply.status == 200 and reply.body.startswith("\ufeff")
+    (entry,) = everything().staff_audit
+    assert (entry["action"], entry["subject"], entry["staff"]) == (
+        "export_visits",
+        "visits 2026-11-01..2026-11-30",
+        STAFF["manager"],
+    )
