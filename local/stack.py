@@ -564,6 +564,33 @@ def _create_rule(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, 
     return name, {"Arn": arn}
 
 
+def _create_user_pool_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("Description", "Precedence")
+    stack.client("cognito-idp").create_group(
+        UserPoolId=properties["UserPoolId"],
+        GroupName=properties["GroupName"],
+        **{key: properties[key] for key in keys if key in properties},
+    )
+    return properties["GroupName"], {}
+
+
+def _create_user_pool_user(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("UserAttributes", "DesiredDeliveryMediums")
+    user = stack.client("cognito-idp").admin_create_user(
+        UserPoolId=properties["UserPoolId"],
+        Username=properties["Username"],
+        **{key: properties[key] for key in keys if key in properties},
+    )["User"]
+    return properties["Username"], {"Username": user["Username"]}
+
+
+def _create_user_to_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    stack.client("cognito-idp").admin_add_user_to_group(
+        UserPoolId=properties["UserPoolId"], Username=properties["Username"], GroupName=properties["GroupName"]
+    )
+    return stack.physical_name(logical_id), {}
+
+
 def _create_function(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("FunctionName", stack.physical_name(logical_id))
     return name, {"Arn": _arn("lambda", f"function:{name}")}
@@ -692,6 +719,9 @@ _CREATORS = {
     "AWS::Events::Rule": _create_rule,
     "AWS::Cognito::UserPool": _create_user_pool,
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
+    "AWS::Cognito::UserPoolUser": _create_user_pool_user,
+    "AWS::Cognito::UserPoolUserToGroupAttachment": _create_user_to_group,
     "AWS::Serverless::StateMachine": _create_state_machine,
     "AWS::SSM::Parameter": _create_ssm_parameter,
     "AWS::Scheduler::ScheduleGroup": _create_schedule_group,
