@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plu
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav shellcheck \
 	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config
 
-.PHONY: setup system-packages test lint build demo bench clean
+.PHONY: setup system-packages test lint build demo local bench env-json clean
 
 setup: system-packages $(BIN)/pytest ## Install everything the tests, linters, demo and benchmarks need.
 
@@ -29,8 +29,8 @@ $(BIN)/pytest: requirements-dev.txt layers/common/requirements.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: ## Run the whole offline test suite.
-	$(BIN)/pytest
+test: ## Run the whole offline test suite, on every core (pytest-xdist).
+	$(BIN)/pytest -n auto
 
 lint: ## Static checks: ruff, cfn-lint, sam validate --lint.
 	$(BIN)/ruff check .
@@ -39,6 +39,12 @@ lint: ## Static checks: ruff, cfn-lint, sam validate --lint.
 
 build: ## sam build, without Docker.
 	$(BIN)/sam build
+
+# make local CAMERA=/dev/video1 (a webcam) or CAMERA=path/to/video.mp4 (played in a loop); PORT=8765.
+CAMERA ?= auto
+PORT ?= 8765
+local: ## The whole Greeter on this machine, live, with a webcam or a video file, until Ctrl-C.
+	$(BIN)/python -m local --camera "$(CAMERA)" --port $(PORT)
 
 demo: ## The local demo: the pipeline on moto, two people, one recorded visit, the emails it sends.
 	$(BIN)/python -m bench.demo
@@ -49,6 +55,12 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector
 	$(BIN)/python -m bench.monthly_bill
+	$(BIN)/python -m bench.visit_history
+	$(BIN)/python -m bench.local_runtime
 
-clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache
+STACK ?= greeter
+env-json: ## env.json for `sam local invoke --env-vars env.json`, from the deployed stack (STACK=greeter REGION=...).
+	$(BIN)/python tools/env_json.py --stack $(STACK) $(if $(REGION),--region $(REGION))
+
+clean: ## Remove the venv, build output and the local runtime's state (people registered in make local) and emails.
+	rm -rf $(VENV) .aws-sam .pytest_cache local-state local-output

@@ -56,6 +56,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from stack import ROOT, Stack, create_state_machine_on_moto
 
 from local.rekognition import FakeRekognition, install
+from local.store_hours import rfc3339
 
 ASL = ROOT / "statemachines" / "store_hours.asl.json"
 MOTO_CONFIG = {
@@ -74,14 +75,6 @@ WEEKDAY_HOURS = "09:00-18:00"
 
 
 _parse_once = functools.lru_cache(maxsize=8)(AmazonStateLanguageParser.parse)
-
-
-def _rfc3339(text: str) -> datetime | None:
-    try:
-        instant = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    return instant if instant.tzinfo is not None else None
 
 
 @dataclass
@@ -188,7 +181,7 @@ def sfn_aws(monkeypatch):
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=clock.sleep))
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", lambda self, event=None: lambdas.invoke(self, event))
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(_parse_once))
-    monkeypatch.setattr(IsTimestamp, "string_to_timestamp", staticmethod(_rfc3339))
+    monkeypatch.setattr(IsTimestamp, "string_to_timestamp", staticmethod(rfc3339))
     try:
         with mock_aws(config=MOTO_CONFIG):
             yield SimpleNamespace(rekognition=fake, clock=clock, lambdas=lambdas)
