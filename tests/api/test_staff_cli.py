@@ -16,6 +16,7 @@ import boto3
 import pytest
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from fakes.cognito_srp import SrpVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import greeter_staff  # noqa: E402
@@ -68,6 +69,8 @@ def staff(api, tmp_path, monkeypatch):
     monkeypatch.setenv("GREETER_USER_POOL_ID", pool)
     monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # moto checks the codes
     store = tmp_path / "session.json"
+    # moto accepts any SRP password claim: this plays Cognito's side of SRP and refuses a wrong password.
+    srp = SrpVerifier(cognito, pool, {EMAIL: TEMPORARY})
     requests = []  # every Cognito request the CLI makes, as sent
     cognito.meta.events.register(
         "provide-client-params.cognito-idp.*", lambda params, model, **_: requests.append((model.name, params))
@@ -102,6 +105,7 @@ def staff(api, tmp_path, monkeypatch):
 
     run.store = store
     run.requests = requests
+    run.srp = srp
     return run
 
 
@@ -192,3 +196,13 @@ def test_sign_in_uses_srp_and_never_sends_the_password(staff, app):
     # The temporary password is answered once, as Cognito's NEW_PASSWORD_REQUIRED wants the new one; the
     # chosen password itself is only ever sent as that new password, never to sign in.
     assert TEMPORARY not in sent and sent.count(CHOSEN) == 1
+
+
+def test_a_wrong_password_is_refused_by_the_srp_proof(staff, app, capsys):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
+    staff("sign-out")
+    assert staff("sign-in", "--email", EMAIL, answers=["Chosen-Passw0rd-2025", app.code]) == 1
+    assert "sign-in refused: Incorrect username or password." in capsys.readouterr().err
+    assert not staff.store.exists()
+    assert staff("sign-in", "--email", EMAIL, answers=[CHOSEN, app.code]) == 0
+    assert staff.srp.claims_checked == 3  # the first sign-in (temporary password), the wrong one, the right one
