@@ -113,6 +113,19 @@ class CallRecorder:
         return uninstall
 
 
+def attached_policies(stack: Stack, role: str) -> list[dict]:
+    """The policy documents of the AWS::IAM::RolePolicy / AWS::IAM::Policy resources attached to a role of the
+    template (each camera's own permissions are such a policy, one per camera)."""
+    documents = []
+    for resource in stack.resources.values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::RolePolicy" and properties["RoleName"] == {"Ref": role}:
+            documents.append(stack.resolve(properties["PolicyDocument"]))
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in properties.get("Roles", []):
+            documents.append(stack.resolve(properties["PolicyDocument"]))
+    return documents
+
+
 def function_policy(stack: Stack, logical_id: str) -> list[dict]:
     """The IAM statements a function's role has in the translated template (its own role, or the one SAM
     generates from `Policies`, with the managed policies SAM adds)."""

@@ -31,7 +31,8 @@ RESOURCELESS_ACTIONS = {
 
 @pytest.fixture(params=["FrameSearch", "StreamProcessor"])
 def template(request, aws):
-    stack = Stack({"AlertEmails": "a@example.com,b@example.com", "DetectionMode": request.param, "Camera2": "till"})
+    parameters = {"AlertEmails": "a@example.com,b@example.com", "Cameras": "entrance,till"}
+    stack = Stack({**parameters, "DetectionMode": request.param})
     return stack
 
 

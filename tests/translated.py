@@ -15,7 +15,9 @@ import logging
 import os
 import re
 
-from stack import REGION, Stack, _create_placeholder
+from stack import REGION, Stack
+
+from local.stack import _create_placeholder
 
 # The AWS-managed policies SAM may attach, as AWS documents them (AWS managed policy reference). A policy not
 # listed here fails the security test until someone transcribes it and judges what it grants.
@@ -154,7 +156,8 @@ def role_statements(stack: Stack, role_id: str) -> list[tuple[str, dict]]:
 
 
 def function_role(stack: Stack, function_id: str) -> str:
-    """The logical id of the role a function runs with (its own or the one SAM generates)."""
-    role = translated_resources(stack)[function_id]["Properties"]["Role"]
+    """The logical id of the role a function or state machine runs with (its own or the one SAM generates)."""
+    properties = translated_resources(stack)[function_id]["Properties"]
+    role = properties.get("Role", properties.get("RoleArn"))
     assert isinstance(role, dict) and "Fn::GetAtt" in role, f"{function_id} has role {role!r}, not one of the stack's"
     return role["Fn::GetAtt"][0]
