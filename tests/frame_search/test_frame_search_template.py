@@ -76,6 +76,20 @@ def test_the_function_may_touch_only_what_it_needs(template):
         "kinesis:PutRecord": stack.get_att("DetectionStream", "Arn"),
         # exactly this stack's cameras, not every stream named <stack>-*
         "kinesisvideo:DescribeStream": stack.get_att("entranceVideoStream", "Arn"),
+        # What SAM adds to the role it generates: the failure queue for EventInvokeConfig's OnFailure, X-Ray
+        # (Tracing: Active) and AWSLambdaBasicExecutionRole's log writes.
+        "sqs:SendMessage": stack.get_att("FrameSearchFailureQueue", "Arn"),
+        **dict.fromkeys(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "*"),
+        **dict.fromkeys(
+            [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:GetSamplingStatisticSummaries",
+            ],
+            "*",
+        ),
     }
 
 
