@@ -131,6 +131,7 @@ FREE_TYPES = {
     "AWS::Cognito::UserPoolUser",
     "AWS::Cognito::UserPoolUserToGroupAttachment",
     "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment",  # threat protection's actions: priced with the Plus plan
     "AWS::ApiGateway::Account",
     "AWS::Scheduler::ScheduleGroup",
     "AWS::SSM::Parameter",  # standard tier (an Advanced one is refused below)
