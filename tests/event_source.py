@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +26,17 @@ def face_search_record(
     producer_timestamp: float,
     faces: list[dict] | None = None,
     frame_offset: float = 0.0,
+    server_timestamp: float | None = None,
 ) -> dict:
-    """A record in the shape Rekognition's stream processor writes (seed 000), `faces` from `face()`."""
+    """A record in the shape Rekognition's stream processor writes (seed 000), `faces` from `face()`. Kinesis
+    Video receives the fragment 0.3 s after the camera stamped it, unless `server_timestamp` says otherwise
+    (a camera whose clock is off)."""
     return {
         "InputInformation": {
             "KinesisVideo": {
                 "StreamArn": stream_arn,
                 "FragmentNumber": "91343852333181501717324262640137742175000164731",
-                "ServerTimestamp": producer_timestamp + 0.3,
+                "ServerTimestamp": producer_timestamp + 0.3 if server_timestamp is None else server_timestamp,
                 "ProducerTimestamp": producer_timestamp,
                 "FrameOffsetInSeconds": frame_offset,
             }
@@ -119,6 +123,11 @@ class KinesisEventSource:
     function: str = "MatchFunction"
     event: str = "Detections"
     invocations: list[Invocation] = field(default_factory=list)
+    # When records reach the stream (their approximateArrivalTimestamp): moto stamps the real time; a test
+    # that plays a simulated clock gives it here, so arrival and the frames' own times share one clock.
+    clock: Callable[[], float] | None = None
+    # Called after an invocation that failed records, before Lambda retries them (e.g. to recycle the container).
+    after_failure: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         events = self.stack.resources[self.function]["Properties"]["Events"]
@@ -129,6 +138,7 @@ class KinesisEventSource:
         self.kinesis = boto3.client("kinesis", region_name=REGION)
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet processed
         self._iterators: dict[str, str] = {}
+        self._arrivals: dict[str, float] = {}  # sequence number -> arrival by `clock`
         self.shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
         for shard in self.shards:
             self._iterators[shard["ShardId"]] = self.kinesis.get_shard_iterator(
@@ -139,7 +149,9 @@ class KinesisEventSource:
     # ------------------------------------------------------------------ producing
     def put(self, document: dict | bytes, partition_key: str = "entrance") -> None:
         data = document if isinstance(document, bytes) else json.dumps(document).encode()
-        self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+        put = self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+        if self.clock is not None:
+            self._arrivals[put["SequenceNumber"]] = self.clock()
 
     def shard_for(self, partition_key: str) -> str:
         """The shard Kinesis puts a partition key's records on (MD5 of the key within a shard's hash range)."""
@@ -162,7 +174,7 @@ class KinesisEventSource:
             self._iterators[shard] = iterator
 
     def _lambda_record(self, shard: str, record: dict) -> dict:
-        arrival = record["ApproximateArrivalTimestamp"]
+        arrival = self._arrivals.get(record["SequenceNumber"], record["ApproximateArrivalTimestamp"])
         return kinesis_event_record(
             self.stack,
             self.stream_arn,
@@ -199,6 +211,8 @@ class KinesisEventSource:
                     break
                 batch = [self._lambda_record(shard, r) for r in pending[:size]]
                 failed, whole = self._invoke(batch)
+                if failed and self.after_failure is not None:
+                    self.after_failure()
                 if not failed:
                     del pending[: len(batch)]
                     size = batch_size
