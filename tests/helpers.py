@@ -32,3 +32,12 @@ def emitted_metrics(captured_stdout: str) -> dict[str, float]:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def email_time(moment: float, time_zone: str) -> str:
+    """How the alert email gives a moment: 'Wednesday 18 November, 9:05 (Lisbon time)'."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromtimestamp(moment, UTC).astimezone(ZoneInfo(time_zone))
+    return f"{local:%A} {local.day} {local:%B}, {local.hour}:{local:%M} ({time_zone.split('/')[-1]} time)"

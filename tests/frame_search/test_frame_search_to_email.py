@@ -2,16 +2,14 @@
 stream -> the unchanged match function (through Lambda's Kinesis event source, played on moto) -> email."""
 
 import time
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
-from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 import time_machine
 from event_source import KinesisEventSource, sent_emails
 from frame_search_kit import PERSON_ID, astronaut_crop, stranger_crop
-from helpers import emf_blobs
+from helpers import email_time, emf_blobs
 
 
 @pytest.fixture
@@ -93,14 +91,8 @@ def test_a_camera_whose_clock_is_off_greets_once_per_visit_at_the_right_time(sto
     assert set(outcomes) == {"CropsMatched"}
     emails = sent_emails(frame_search.stack)
     assert len(emails) == 2  # two visits, one email each
-    assert f"Seen:        {local_time(start, 'Europe/Lisbon')}" in emails[0]["message"]
-    assert f"Seen:        {local_time(start + 2400, 'Europe/Lisbon')}" in emails[1]["message"]
+    assert f"Seen:        {email_time(start, 'Europe/Lisbon')}" in emails[0]["message"]
+    assert f"Seen:        {email_time(start + 2400, 'Europe/Lisbon')}" in emails[1]["message"]
     skew = [blob for blob in emf_blobs(capsys.readouterr().out) if "CameraClockSkew" in blob]
     assert {blob["camera"] for blob in skew} == {"entrance"}
     assert sum(sum(blob["CameraClockSkew"]) for blob in skew) == 7  # every record of the camera
-
-
-def local_time(moment: float, time_zone: str) -> str:
-    """'Wednesday 18 November, 9:05 (Lisbon time)', as the email says it."""
-    local = datetime.fromtimestamp(moment, UTC).astimezone(ZoneInfo(time_zone))
-    return f"{local:%A} {local.day} {local:%B}, {local.hour}:{local:%M} ({time_zone.split('/')[-1]} time)"

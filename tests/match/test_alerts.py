@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from event_source import face, face_search_record
 from helpers import emitted_metrics
 
 SEED_000_RECORD = {  # the record in seed 000, as Rekognition wrote it (ExternalImageId made a person id)
@@ -141,18 +142,55 @@ def test_multi_face_frame_alerts_each_registered_person_once(pipeline, capsys):
     assert metrics["FacesBelowThreshold"] == 1
 
 
+def _function_calls(faults) -> dict[str, int]:
+    """The match function's AWS calls so far (not the test's own: the stream, the people table, the camera)."""
+    return {call: n for call, n in faults.calls.items() if call.split(".")[0] in _FUNCTION_SERVICES}
+
+
+_FUNCTION_SERVICES = {"sns", "kinesis-video", "kinesis-video-archived-media", "s3", "dynamodb"}
+
+
 def test_a_long_visit_of_many_frames_is_one_email_and_few_aws_calls(faults, pipeline, capsys):
     pipeline.register("maria", "Maria Silva")
+    pipeline.stream_arn("entrance")
+    faults.calls.clear()
     pipeline.visit("maria", seconds=180, fps=5)  # three minutes in front of the camera: 900 frames
 
     assert len(pipeline.emails()) == 1
     metrics = emitted_metrics(capsys.readouterr().out)
     assert metrics["RecordsReceived"] == 900
     assert metrics["AlertsSuppressed"] == 899
-    # One read for the visit and a keep-alive write per minute, not a read and a publish per frame.
-    assert faults.calls["dynamodb.BatchGetItem"] == 1
-    assert faults.calls["dynamodb.UpdateItem"] <= 2 + 180 / 60
-    assert faults.calls["sns.Publish"] == 1
+    # The person read once, the visit claimed and recorded as sent, the video endpoint and link, the email.
+    assert _function_calls(faults) == {
+        "dynamodb.BatchGetItem": 1,
+        "dynamodb.UpdateItem": 2,
+        "kinesis-video.GetDataEndpoint": 1,
+        "kinesis-video-archived-media.GetHLSStreamingSessionURL": 1,
+        "sns.Publish": 1,
+    }
+
+
+def test_empty_below_threshold_and_repeated_frames_cost_no_aws_call(faults, pipeline):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    before = _function_calls(faults)
+    for _ in range(200):
+        pipeline.put(pipeline.frame())
+        pipeline.put(pipeline.frame([("maria", 70.0)]))
+        pipeline.put(pipeline.frame([("maria", 97.0)], [("stranger", 80.0)]))
+        pipeline.clock.advance(0.2)
+    pipeline.source.drain()
+    assert _function_calls(faults) == before
+
+
+def test_a_visit_is_extended_only_when_it_nears_expiry(faults, pipeline):
+    """Cooldown 30 minutes: the visit's last sighting is recorded once it lags by 7.5 minutes, not every minute."""
+    pipeline.register("maria", "Maria Silva")
+    for _ in range(20):  # twenty minutes at the shelves, seen every minute
+        pipeline.visit("maria", seconds=1)
+        pipeline.clock.advance(59)
+    assert len(pipeline.emails()) == 1
+    assert faults.calls["dynamodb.UpdateItem"] == 2 + 2  # claim, mark sent; extended at 8 and 16 minutes
 
 
 def test_a_visit_reopens_after_the_cooldown_but_not_while_the_person_stays(pipeline):
@@ -251,3 +289,46 @@ def test_a_person_being_erased_is_never_alerted(pipeline, capsys):
     pipeline.visit("maria", seconds=2)
     assert pipeline.emails() == []
     assert emitted_metrics(capsys.readouterr().out)["UnknownPersons"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "expected"),
+    [
+        ("Europe/Lisbon", "Seen:        Tuesday 1 December, 9:05 (Lisbon time)"),
+        ("America/New_York", "Seen:        Tuesday 1 December, 4:05 (New York time)"),
+        ("UTC", "Seen:        Tuesday 1 December, 9:05 (UTC)"),
+    ],
+)
+def test_the_email_says_when_as_a_person_would_in_the_stores_time_zone(pipeline_factory, time_zone, expected):
+    pipeline = pipeline_factory(StoreTimeZone=time_zone)
+    pipeline.clock.now = 1_796_115_900.0 - 0.3  # 2026-12-01 09:05:00 UTC, when Kinesis Video got the frame
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    [email] = pipeline.emails()
+    assert expected in email["message"]
+
+
+def test_records_from_cameras_that_are_not_this_stacks_send_nothing_and_are_counted(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    ours = pipeline.stream_arn("entrance")
+    region, account = ours.split(":")[3], ours.split(":")[4]
+    foreign = [
+        ours.replace(account, "210987654321"),  # another account's
+        ours.replace(f"stream/{pipeline.stack.name}-", "stream/otherstore-"),  # another stack's
+        ours.replace(region, "us-east-1"),  # another region's
+        ours.replace("-entrance/", "-backroom/"),  # a camera this stack does not have
+        ours.replace("-entrance/", "-entrance-2/"),
+        "not-an-arn",
+        "",
+    ]
+    for arn in foreign:
+        pipeline.put(face_search_record(arn, pipeline.clock(), [face([("maria", 97.0)])]))
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    assert len(pipeline.source.invocations) == 1  # nothing failed, nothing retried
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["ForeignCameraRecords"] == len(foreign)
+    assert "AlertsSuppressed" not in metrics
+
+    pipeline.visit("maria", seconds=1)  # her visit was not used up
+    assert len(pipeline.emails()) == 1
