@@ -336,7 +336,7 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> De
         clock = _Clock(visit_start)
         app = stack.load_function("MatchFunction", monkeypatch)
         monkeypatch.setattr(app, "now", clock)
-        source = KinesisEventSource(stack, app.lambda_handler, LambdaContext())
+        source = KinesisEventSource(stack, app.lambda_handler, LambdaContext(), clock=clock)
         alerts: list[tuple[dict, float]] = []
         with function_output() as function_log:
             for index, (shot, record) in enumerate(records):

@@ -44,7 +44,7 @@ from event_source import (  # noqa: E402, F401
 )
 from fakes.rekognition import FakeRekognition  # noqa: E402
 from fakes.rekognition import install as install_rekognition  # noqa: E402
-from faults import FaultInjector  # noqa: E402, F401
+from faults import FaultInjector, ProcessDied  # noqa: E402, F401
 from faults import install as install_fault_injector  # noqa: E402, F401
 from helpers import emitted_metrics  # noqa: E402, F401
 from moto import mock_aws  # noqa: E402

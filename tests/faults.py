@@ -15,6 +15,7 @@ person's id, one table's name).
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass
 
@@ -44,6 +45,14 @@ class FaultInjector:
         self._plan: dict[str, list[Fault]] = {}
         self.calls: Counter[str] = Counter()  # "dynamodb.UpdateItem" -> calls that reached the wire
         self.injected: Counter[str] = Counter()  # call -> faults injected
+        self.injected_kinds: Counter[tuple[str, str]] = Counter()  # (call, refused | answer lost | died) -> count
+        self._rates: dict[str, tuple[float, float, float]] = {}
+        self._rng: random.Random | None = None
+
+    def at_random(self, rates: dict[str, tuple[float, float, float]], seed: int) -> None:
+        """Beyond the planned faults, each attempt of a call in `rates` is refused, has its answer lost, or kills
+        the process after AWS carried it out, with the given probabilities (seeded: the same run every time)."""
+        self._rates, self._rng = rates, random.Random(seed)
 
     def fail(self, call: str, code: str, times: int = 1, status: int = 400, when: str | None = None) -> None:
         """Make the next `times` attempts of `call` ("sns.Publish", "dynamodb.UpdateItem"...) fail with `code`."""
@@ -67,14 +76,35 @@ class FaultInjector:
         self.calls[call] += 1
         plan = self._plan.get(call)
         if not plan:
-            return call, None
+            return call, self._random_fault(call)
         body = request.body if isinstance(request.body, str) else (request.body or b"").decode("utf-8", "replace")
         for index, fault in enumerate(plan):
             if fault.when is None or fault.when in body:
                 del plan[index]
-                self.injected[call] += 1
+                self._count(call, fault)
                 return call, fault
-        return call, None
+        return call, self._random_fault(call)
+
+    def _random_fault(self, call: str) -> Fault | None:
+        if call not in self._rates or self._rng is None:
+            return None
+        refused, lost, died = self._rates[call]
+        draw = self._rng.random()
+        if draw < refused:
+            fault = Fault(500, "InternalServerError" if call.startswith("dynamodb") else "InternalError")
+        elif draw < refused + lost:
+            fault = Fault(answer_lost=True)
+        elif draw < refused + lost + died:
+            fault = Fault(answer_lost=True, dies=True)
+        else:
+            return None
+        self._count(call, fault)
+        return fault
+
+    def _count(self, call: str, fault: Fault) -> None:
+        self.injected[call] += 1
+        kind = "died" if fault.dies else "answer lost" if fault.answer_lost else "refused"
+        self.injected_kinds[(call, kind)] += 1
 
     def __call__(self, event_name: str, request, **kwargs):
         """The error response for a refused call (None when the call goes through)."""
