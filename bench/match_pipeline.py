@@ -1,8 +1,8 @@
 """The match pipeline, measured: Greeter's match function against a naive per-frame consumer, on one stream.
 
-    python -m bench.match_pipeline                    # from the repository root (make bench); a few minutes
-    python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
-    python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
+    .venv/bin/python -m bench.match_pipeline                    # from the repository root (make bench); minutes
+    .venv/bin/python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
+    .venv/bin/python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
 
 The stream is what a store's stream processors write in about three quarters of an hour (generated, seeded,
 the same every run): two cameras (entrance, till) at 5 frames per second, each analysed frame one record in the
@@ -82,7 +82,7 @@ from bench.harness import (
 FPS = 5
 CAMERAS = ("entrance", "till")
 START = datetime(2026, 11, 17, 10, 0, tzinfo=UTC).timestamp()  # a Tuesday, opening time
-STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Camera2": "till", "DetectionMode": "StreamProcessor"}
+STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Cameras": "entrance,till", "DetectionMode": "StreamProcessor"}
 NAIVE_CONSUMER = ROOT / "bench" / "naive_match"
 RESULTS = ROOT / "bench" / "results" / "match_pipeline.md"
 NAMES = [
@@ -359,7 +359,7 @@ MATCH_FUNCTION = Consumer(
 )
 NAIVE = Consumer(
     "naive",
-    "naive consumer (seed style)",
+    "naive consumer (walkthrough style)",
     _load_naive_consumer,
     lambda message: json.loads(message[1])["person_id"],
 )
@@ -700,7 +700,7 @@ def report(
     stream: DetectionStream,
     measured: Measurements,
     elapsed: float,
-    command: str = "python -m bench.match_pipeline",
+    command: str = ".venv/bin/python -m bench.match_pipeline",
     visit_calls: list[VisitCalls] = (),
     faults: FaultResult | None = None,
 ) -> str:
@@ -731,7 +731,7 @@ def report(
         + f". Delivered as {greeter.invocations:,} Lambda invocations of 1-second batches per shard, the same "
         "events to both consumers, on moto.",
         "",
-        "| | Greeter match function | naive consumer (seed style) | naive / Greeter |",
+        "| | Greeter match function | naive consumer (walkthrough style) | naive / Greeter |",
         "|---|---:|---:|---:|",
         "| emails per visit: mean (min-max) | "
         + " | ".join(
@@ -885,7 +885,7 @@ def main(argv: list[str] | None = None) -> None:
         visit_calls.append(calls_per_visit(f"all visit, {minutes}-minute visits", all_visit_stream(minutes)))
     print("under faults", file=sys.stderr)
     faults = run_under_faults(faults_stream(args.fault_visits, seed=args.seed), seed=args.seed)
-    command = " ".join(["python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join([".venv/bin/python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
     text = report(stream, measured, time.perf_counter() - started, command, visit_calls, faults)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
