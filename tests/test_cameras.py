@@ -30,7 +30,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
     kvs = stack.client("kinesisvideo")
     streams = {c: kvs.describe_stream(StreamName=f"{stack.name}-{c}")["StreamInfo"] for c in SIX}
     arns = {c: info["StreamARN"] for c, info in streams.items()}
-    # A sibling store named <stack>-back: its "door" camera's stream is <stack>-back-door's twin in name only.
+    # Another store, stack <stack>-back, with a camera door-2: its stream <stack>-back-door-2 starts like ours.
     sibling = kvs.create_stream(StreamName=f"{stack.name}-back-door-2", DataRetentionInHours=1)["StreamARN"]
 
     assert sorted(s["StreamName"] for s in kvs.list_streams()["StreamInfoList"] if s["StreamARN"] != sibling) == sorted(
