@@ -49,6 +49,7 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector
 	$(BIN)/python -m bench.monthly_bill
+	$(BIN)/python -m bench.visit_history
 
 STACK ?= greeter
 env-json: ## env.json for `sam local invoke --env-vars env.json`, from the deployed stack (STACK=greeter REGION=...).

@@ -1,6 +1,7 @@
-"""Erasure: every face of the person in the collection, every stored photo version, the row and the
-alert-cooldown item are deleted, and an audit entry records that it happened (who, when, which id; no face,
-no name). Safe to retry: each step is idempotent, and the row goes last, so a failed erasure can be re-run."""
+"""Erasure: every face of the person in the collection, every stored photo version, the row, the
+alert-cooldown item and the visit history are deleted, and an audit entry records that it happened (who,
+when, which id, how much; no face, no name). Safe to retry: each step is idempotent, and the row goes last,
+so a failed erasure can be re-run."""
 
 from dataclasses import dataclass
 
@@ -8,6 +9,7 @@ from collection import FaceCollection
 from enrolment import now_iso
 from errors import PersonNotFound
 from greeter_common.observability import logger
+from greeter_common.visit_history import VisitHistory
 from models import ErasureReceipt
 from people_store import PeopleStore
 from photo_store import PhotoStore, person_prefix
@@ -18,6 +20,7 @@ class Erasure:
     collection: FaceCollection
     photos: PhotoStore
     people: PeopleStore
+    visits: VisitHistory
 
     def erase(self, person_id: str, staff: str, request_id: str) -> ErasureReceipt:
         started_at = now_iso()
@@ -28,7 +31,8 @@ class Erasure:
         faces_deleted = self.collection.delete_faces(face_ids) if face_ids else 0
         versions_deleted = self.photos.delete_all_versions(person_prefix(person_id))
         visit_deleted = self.people.delete_visit(person_id)
-        if person is None and not (face_ids or versions_deleted or visit_deleted):
+        visits_erased = self.visits.erase(person_id)
+        if person is None and not (face_ids or versions_deleted or visit_deleted or visits_erased):
             raise PersonNotFound(f"no person {person_id} (or already erased)")
         receipt = ErasureReceipt(
             person_id=person_id,
@@ -37,6 +41,7 @@ class Erasure:
             faces_deleted=faces_deleted,
             photo_versions_deleted=versions_deleted,
             visit_deleted=visit_deleted,
+            visits_erased=visits_erased,
         )
         self.people.record_erasure({**receipt.model_dump(), "request_id": request_id})
         self.people.delete(person_id)

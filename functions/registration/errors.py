@@ -67,6 +67,14 @@ class InvalidPageToken(ApiError):
     status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_page_token"
 
 
+class InvalidDateRange(ApiError):
+    status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_date_range"
+
+
+class VisitNotFound(ApiError):
+    status, code = HTTPStatus.NOT_FOUND, "visit_not_found"
+
+
 class Unauthorized(ApiError):
     status, code = HTTPStatus.UNAUTHORIZED, "unauthorized"
 

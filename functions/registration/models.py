@@ -155,6 +155,7 @@ class ErasureReceipt(BaseModel):
     faces_deleted: int
     photo_versions_deleted: int
     visit_deleted: bool
+    visits_erased: int = Field(description="Visits removed from the visit history.")
 
 
 class FieldProblem(BaseModel):

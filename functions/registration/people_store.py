@@ -126,3 +126,27 @@ class PeopleStore:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
+
+
+class PeopleNames:
+    """People's current names, many at once (one BatchGetItem per 100), for lists of visits."""
+
+    def __init__(self, dynamodb, people_table: str):
+        self._dynamodb, self._table = dynamodb, people_table
+
+    def names(self, person_ids: set[str]) -> dict[str, str]:
+        names: dict[str, str] = {}
+        ids = sorted(person_ids)
+        for start in range(0, len(ids), 100):
+            request = {
+                self._table: {
+                    "Keys": [{"person_id": person_id} for person_id in ids[start : start + 100]],
+                    "ProjectionExpression": "person_id, #name",
+                    "ExpressionAttributeNames": {"#name": "name"},
+                }
+            }
+            while request:
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                names.update({item["person_id"]: item.get("name", "") for item in answer["Responses"][self._table]})
+                request = answer.get("UnprocessedKeys") or {}
+        return names

@@ -1,5 +1,7 @@
 """The composition root: settings, AWS clients (created once, at cold start) and the services routes use."""
 
+from zoneinfo import ZoneInfo
+
 import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from botocore.config import Config
@@ -8,7 +10,8 @@ from directory import Directory
 from enrolment import Enrolment
 from erasure import Erasure
 from greeter_common.settings import load_settings
-from people_store import PeopleStore
+from greeter_common.visit_history import VisitHistory
+from people_store import PeopleNames, PeopleStore
 from photo_store import PhotoStore
 from settings import Settings
 from undo import Deadline
@@ -36,8 +39,15 @@ _people = PeopleStore(
     boto3.resource("dynamodb", config=_AWS), settings.people_table, settings.visits_table, settings.erasure_audit_table
 )
 
+visit_history = VisitHistory(
+    boto3.resource("dynamodb", config=_AWS).Table(settings.visit_history_table),
+    ZoneInfo(settings.store_time_zone),
+    retention_days=1,  # only the match function writes visits; the API reads, acknowledges and erases them
+)
+people_names = PeopleNames(boto3.resource("dynamodb", config=_AWS), settings.people_table)
+
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
-erasure = Erasure(_collection, _photos, _people)
+erasure = Erasure(_collection, _photos, _people, visit_history)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)

@@ -262,11 +262,12 @@ class Stored:
     faces: list
     photo_versions: list[tuple[str, str]]
     visits: list[dict]
+    visit_history: list[dict]
     audit: list[dict]
 
     @property
     def nothing(self) -> bool:
-        return not (self.people or self.faces or self.photo_versions or self.visits or self.audit)
+        return not (self.people or self.faces or self.photo_versions or self.visits or self.visit_history or self.audit)
 
 
 @functools.cache
@@ -288,6 +289,7 @@ def stored(stack, rekognition) -> Stored:
             (v["Key"], v["VersionId"]) for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
         ],
         visits=scan("VisitsTable"),
+        visit_history=scan("VisitHistoryTable"),
         audit=scan("ErasureAuditTable"),
     )
 

@@ -12,6 +12,7 @@ AUDIT_FIELDS = {
     "faces_deleted",
     "photo_versions_deleted",
     "visit_deleted",
+    "visits_erased",
 }
 
 
