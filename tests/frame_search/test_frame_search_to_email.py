@@ -65,13 +65,13 @@ def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
     [email] = sent_emails(frame_search.stack)
     link = next(line.strip() for line in email["message"].splitlines() if "snapshots/" in line)
     url = urlparse(link)
-    assert url.path.endswith(key.replace("crops/", "snapshots/", 1))
+    assert url.path.endswith(key.replace("crops/", f"snapshots/{PERSON_ID}/", 1))
     assert frame_search.bucket in url.netloc + url.path
     query = parse_qs(url.query)
     assert url.netloc == f"{frame_search.bucket}.s3.eu-west-1.amazonaws.com"  # the regional endpoint
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # SigV4: SigV2 links fail in newer regions
     assert query["X-Amz-Expires"] == ["3600"]
-    assert frame_search.crop_keys("") == [key.replace("crops/", "snapshots/", 1)]
+    assert frame_search.crop_keys("") == [key.replace("crops/", f"snapshots/{PERSON_ID}/", 1)]
 
 
 @pytest.mark.parametrize("camera_clock", [-45 * 60, 45 * 60], ids=["45-min-behind", "45-min-ahead"])
@@ -95,4 +95,5 @@ def test_a_camera_whose_clock_is_off_greets_once_per_visit_at_the_right_time(sto
     assert f"Seen:        {email_time(start + 2400, 'Europe/Lisbon')}" in emails[1]["message"]
     skew = [blob for blob in emf_blobs(capsys.readouterr().out) if "CameraClockSkew" in blob]
     assert {blob["camera"] for blob in skew} == {"entrance"}
-    assert sum(sum(blob["CameraClockSkew"]) for blob in skew) == 7  # every record of the camera
+    # The camera's clock minus AWS's (S3's event time is to the second, so within a second of it).
+    assert all(abs(value - camera_clock) <= 1 for blob in skew for value in blob["CameraClockSkew"])
