@@ -878,7 +878,17 @@ def main(argv: list[str] | None = None) -> None:
     stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed)
     print(f"{len(stream.frames):,} records, {len(stream.visits)} visits; {args.repeat} rounds", file=sys.stderr)
     measured = run(stream, repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
-    visit_calls = [calls_per_visit("the stream above", stream)]
+    greeter, naive = measured.total("greeter"), measured.total("naive")
+    visit_calls = [
+        VisitCalls(
+            "the stream above",
+            len(stream.frames),
+            len(stream.visits),
+            sum(greeter.calls.values()),
+            sum(naive.calls.values()),
+            list(greeter.emails_by_visit.values()),
+        )
+    ]
     print("calls per visit: the all-visit streams", file=sys.stderr)
     visit_calls.append(calls_per_visit("all visit (the face in every frame), 1-5 min visits", _all_visit(stream)))
     for minutes in (1, 5, 30):

@@ -390,15 +390,18 @@ class Batch:
             ):
                 pass
         for camera, offsets in self.clock_off.items():
+            worst = max(offsets, key=abs)
             logger.warning(
                 "camera clock is off; its sightings are timed by AWS's clock",
                 camera=camera,
-                offset_seconds=round(offsets[-1]),
+                offset_seconds=round(worst),
+                records=len(offsets),
             )
+            # The camera's clock minus AWS's, as the camera watch reports it from heartbeats: one metric, one alarm.
             with single_metric(
                 name="CameraClockSkew",
-                unit=MetricUnit.Count,
-                value=len(offsets),
+                unit=MetricUnit.Seconds,
+                value=worst,
                 namespace=metrics.namespace,
                 default_dimensions={**metrics.default_dimensions, "camera": camera},
             ):

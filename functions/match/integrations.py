@@ -44,11 +44,10 @@ class DynamoDBPeople:
                     try:
                         people[item["person_id"]] = Person.model_validate(item)
                     except ValidationError as error:
-                        # Which fields and why, never their values: a row holds a name, notes, an email address.
+                        # str(error) repeats the offending values (a name, notes): log only where and what kind.
+                        problems = [{"field": ".".join(map(str, e["loc"])), "type": e["type"]} for e in error.errors()]
                         logger.error(
-                            "people row has an unexpected shape",
-                            person_id=item.get("person_id"),
-                            problems=[f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in error.errors()],
+                            "people row has an unexpected shape", person_id=item.get("person_id"), problems=problems
                         )
                 request = response.get("UnprocessedKeys") or {}
                 if not request:

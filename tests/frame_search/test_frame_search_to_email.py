@@ -95,4 +95,5 @@ def test_a_camera_whose_clock_is_off_greets_once_per_visit_at_the_right_time(sto
     assert f"Seen:        {email_time(start + 2400, 'Europe/Lisbon')}" in emails[1]["message"]
     skew = [blob for blob in emf_blobs(capsys.readouterr().out) if "CameraClockSkew" in blob]
     assert {blob["camera"] for blob in skew} == {"entrance"}
-    assert sum(sum(blob["CameraClockSkew"]) for blob in skew) == 7  # every record of the camera
+    # The camera's clock minus AWS's (S3's event time is to the second, so within a second of it).
+    assert all(abs(value - camera_clock) <= 1 for blob in skew for value in blob["CameraClockSkew"])
