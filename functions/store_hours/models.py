@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -33,6 +35,9 @@ class SpecialDays:
 
 
 SPECIAL_DAYS_KEYS = ("closed_dates", "special_hours", "comment")
+# Staff type free text here, where a customer's name can slip in ("Maria's birthday"): a dropped entry is
+# quoted only when it is made of what dates and hours are made of; otherwise it is named by its place.
+_QUOTABLE = re.compile(r"[0-9:/.,\- ]{1,25}")
 
 
 def read_special_days(raw: str | None) -> SpecialDays:
@@ -44,20 +49,16 @@ def read_special_days(raw: str | None) -> SpecialDays:
         return SpecialDays(problems=(f"not JSON ({error}); nothing in it is used",))
     if not isinstance(value, dict):
         return SpecialDays(problems=("not a JSON object; nothing in it is used",))
-    problems = [
-        f"unknown key {key!r} ignored (the keys are {', '.join(SPECIAL_DAYS_KEYS)})"
-        for key in value
-        if key not in SPECIAL_DAYS_KEYS
-    ]
+    problems = [_unknown_key(key) for key in value if key not in SPECIAL_DAYS_KEYS]
     closed: list[date] = []
     dates = value.get("closed_dates", [])
     if not isinstance(dates, list):
         problems.append("closed_dates is not a list of dates; no closed date is used")
         dates = []
-    for entry in dates:
+    for place, entry in enumerate(dates, start=1):
         day = _date(entry)
         if day is None:
-            problems.append(f"closed_dates entry {entry!r} dropped: not a date (YYYY-MM-DD)")
+            problems.append(f"closed_dates entry {_shown(entry, place)} dropped: not a date (YYYY-MM-DD)")
         else:
             closed.append(day)
     special: dict[date, str] = {}
@@ -65,20 +66,35 @@ def read_special_days(raw: str | None) -> SpecialDays:
     if not isinstance(entries, dict):
         problems.append("special_hours is not an object of date: hours; no special hours are used")
         entries = {}
-    for key, text in entries.items():
+    for place, (key, text) in enumerate(entries.items(), start=1):
         day = _date(key)
         if day is None:
-            problems.append(f"special_hours entry {key!r} dropped: not a date (YYYY-MM-DD)")
+            problems.append(f"special_hours entry {_shown(key, place)} dropped: not a date (YYYY-MM-DD)")
             continue
         try:
             if not isinstance(text, str):
                 raise HoursError(f"{text!r} is not text")
             parse_day_hours(text)
         except HoursError as error:
-            problems.append(f"special_hours entry {key!r} dropped ({error}); the weekday's hours apply that day")
+            free_text = isinstance(text, str) and not _QUOTABLE.fullmatch(text)
+            why = "its hours are not HH:MM-HH:MM ranges or 'closed' (not quoted: free text)" if free_text else error
+            problems.append(f"special_hours entry {_shown(key, place)} dropped ({why}); the weekday's hours apply")
             continue
         special[day] = text
     return SpecialDays(tuple(closed), special, tuple(problems))
+
+
+def _shown(value: object, place: int) -> str:
+    """The entry as staff wrote it when it cannot be anyone's name; otherwise its place in the list."""
+    if isinstance(value, str) and _QUOTABLE.fullmatch(value):
+        return repr(value)
+    return f"number {place} (not quoted: it is not a date)"
+
+
+def _unknown_key(key: str) -> str:
+    guess = difflib.get_close_matches(key, SPECIAL_DAYS_KEYS, n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"an unknown key ignored (the keys are {', '.join(SPECIAL_DAYS_KEYS)}){hint}"
 
 
 def _date(value: object) -> date | None:

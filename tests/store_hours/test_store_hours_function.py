@@ -220,10 +220,12 @@ def test_one_mistyped_special_hours_entry_drops_only_that_entry_and_names_it(sta
 @pytest.mark.parametrize(
     ("broken", "complaint", "christmas_closed"),
     [
-        ('{"closed_date": ["2026-12-24"], "closed_dates": ["2026-12-25"]}', "unknown key 'closed_date'", True),
+        ('{"closed_date": ["2026-12-24"], "closed_dates": ["2026-12-25"]}', "did you mean 'closed_dates'", True),
         ('{"closed_dates": "2026-12-25"}', "closed_dates is not a list", False),
         ('{"closed_dates": ["2026-12-25"], "special_hours": ["09:00-14:00"]}', "special_hours is not an object", True),
         ('{"closed_dates": ["2026-12-25"], "special_hours": {"2026-12-24": 9}}', "9 is not text", True),
+        ('{"closed_dates": ["2026-12-25", "the 26th"]}', "entry number 2 (not quoted", True),
+        ('{"closed_dates": ["2026-12-25"], "special_hours": {"2026-12-24": "Ana off"}}', "(not quoted: free", True),
         ('{"closed_dates": ["2026-12-25"],}', "not JSON", False),
         ('["2026-12-25"]', "not a JSON object", False),
     ],
