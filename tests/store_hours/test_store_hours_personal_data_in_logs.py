@@ -1,7 +1,7 @@
-"""No personal data in the store-hours function's logs or traces: staff write free text in the special-days
-parameter where a name can slip in (its comment, a mistyped closed date); a broken entry is reported, not
-quoted. (A mistyped hours value is quoted back so staff find their typo, and a manual override's reason is the
-manager's own note: both go into the decision on purpose.)"""
+"""No personal data in the store-hours function's logs or traces: the special-days parameter's comment is free
+text where staff may write a name (who the store closes for); it is never logged, whether the rest of the
+parameter is valid or not. (A mistyped entry is quoted back, in the decision and its log line, so staff can
+find and fix it; a manual override's reason is the manager's own note and goes into the decision on purpose.)"""
 
 import json
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ def _event(execution_input: dict, when: datetime) -> dict:
     "special_days",
     [
         {"closed_dates": ["2026-12-25"], "special_hours": {}, "comment": f"closed for {NAME}'s funeral"},
-        {"closed_dates": [f"{NAME}'s birthday"]},
+        {"closed_dates": ["2026-12-25", "25/12/2026"], "comment": f"closed for {NAME}'s funeral"},
     ],
 )
 def test_staff_free_text_stays_out_of_logs_and_traces(aws, monkeypatch, lambda_context, capsys, observed, special_days):
