@@ -12,6 +12,7 @@ API Gateway's Cognito authorizer has checked the ID token; its claims say who is
 `cognito:groups`, their groups. A refusal happens before anything else (validation, reads, writes).
 """
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -91,10 +92,16 @@ class Staff:
 
 
 def _groups(claim) -> set[str]:
-    """`cognito:groups` as the authorizer passes it: "a,b" (REST API), "[a b]" (HTTP API) or a JSON list."""
+    """`cognito:groups` as an authorizer may pass it: "a,b" (REST API), "[a b]" (HTTP API), a JSON list."""
     if isinstance(claim, list):
         return {str(group) for group in claim}
-    return {group for group in str(claim or "").strip("[]").replace(",", " ").split() if group}
+    text = str(claim or "").strip()
+    if text.startswith("["):
+        try:
+            return {str(group) for group in json.loads(text)}
+        except (ValueError, TypeError):
+            text = text.strip("[]")
+    return {group for group in text.replace(",", " ").split() if group}
 
 
 def staff_of(claims: dict | None) -> Staff:

@@ -129,8 +129,10 @@ def test_me_says_who_i_am_and_what_my_role_may_do(api):
     assert api.call("me", claims=claims_of(None)).body["role"] is None
 
 
-def test_several_groups_give_the_widest_role(api):
-    claims = {**claims_of("tablet"), "cognito:groups": "tablet,manager"}
+@pytest.mark.parametrize("groups", ["tablet,manager", "[tablet manager]", '["tablet", "manager"]'])
+def test_several_groups_give_the_widest_role(api, groups):
+    """However the authorizer writes the list: REST API's commas, HTTP API's brackets, a JSON list."""
+    claims = {**claims_of("tablet"), "cognito:groups": groups}
     assert api.call("me", claims=claims).body["role"] == "manager"
 
 
