@@ -377,9 +377,11 @@ class Stack:
         return import_function(self.function_code_dir(logical_id), monkeypatch)
 
 
-# Resources SAM's transform adds that a template may reference; they deploy as placeholders: a function's
-# events, named <function><event> (e.g. a queue policy naming the rule that sends to it), and the role of a
-# function or state machine without its own Role, named <function>Role (a per-camera policy attached to it).
+# Resources SAM's transform adds that a template may reference: a function's events, named <function><event>
+# (e.g. a queue policy naming the rule that sends to it), and the role of a function or state machine without
+# its own Role, named <function>Role (a per-camera policy attached to it). An EventBridgeRule event becomes a
+# rule on moto with the event's pattern and the function as its target (local/event_sources.py delivers what
+# it matches); the others deploy as placeholders.
 _SAM_EVENT_RESOURCE_TYPES = {"EventBridgeRule": "AWS::Events::Rule", "Schedule": "AWS::Events::Rule"}
 _SAM_ROLE_OWNERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
@@ -392,8 +394,15 @@ def _sam_generated_resources(resources: dict[str, dict]) -> dict[str, dict]:
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
-            if event.get("Type") in _SAM_EVENT_RESOURCE_TYPES:
-                generated[f"{logical_id}{event_id}"] = {"Type": _SAM_EVENT_RESOURCE_TYPES[event["Type"]]}
+            if event.get("Type") not in _SAM_EVENT_RESOURCE_TYPES:
+                continue
+            rule: dict[str, Any] = {"Type": _SAM_EVENT_RESOURCE_TYPES[event["Type"]]}
+            if event["Type"] == "EventBridgeRule":
+                rule["Properties"] = {
+                    "EventPattern": event["Properties"]["Pattern"],
+                    "Targets": [{"Id": f"{logical_id}{event_id}Target", "Arn": {"Fn::GetAtt": [logical_id, "Arn"]}}],
+                }
+            generated[f"{logical_id}{event_id}"] = rule
     return generated
 
 
@@ -501,6 +510,10 @@ def _create_bucket(stack: Stack, logical_id: str, properties: dict) -> tuple[Any
         s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
         )
+    if properties.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
     return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
 
 
@@ -523,11 +536,28 @@ def _create_stream_processor(stack: Stack, logical_id: str, properties: dict) ->
 
 
 def _create_user_pool(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
-    keys = ("AdminCreateUserConfig", "Policies", "UsernameAttributes", "AutoVerifiedAttributes", "MfaConfiguration")
-    pool = stack.client("cognito-idp").create_user_pool(
+    keys = (
+        "AdminCreateUserConfig",
+        "Policies",
+        "UsernameAttributes",
+        "AutoVerifiedAttributes",
+        "MfaConfiguration",
+        "UserPoolAddOns",
+        "UserPoolTier",
+        "DeletionProtection",
+    )
+    cognito = stack.client("cognito-idp")
+    pool = cognito.create_user_pool(
         PoolName=properties.get("UserPoolName", stack.physical_name(logical_id)),
         **{key: properties[key] for key in keys if key in properties},
     )["UserPool"]
+    # CloudFormation's EnabledMfas is the API's separate SetUserPoolMfaConfig call.
+    if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool["Id"],
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
+        )
     return pool["Id"], {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"}
 
 
@@ -539,6 +569,49 @@ def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) ->
         **{key: properties[key] for key in keys if key in properties},
     )["UserPoolClient"]
     return client["ClientId"], {"ClientId": client["ClientId"]}
+
+
+def _create_rest_api(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """An AWS::Serverless::Api: its id, and `<api>.Stage` (SAM's reference to the stage it creates)."""
+    api_id = uuid.uuid5(uuid.NAMESPACE_DNS, stack.physical_name(logical_id)).hex[:10]
+    return api_id, {"Stage": properties["StageName"], "RootResourceId": f"{api_id}root"}
+
+
+def _create_rule(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    if "EventPattern" not in properties:
+        return _create_placeholder(stack, logical_id, properties)
+    name = properties.get("Name", stack.physical_name(logical_id))
+    events = stack.client("events")
+    arn = events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in properties.get("Targets", [])])
+    return name, {"Arn": arn}
+
+
+def _create_user_pool_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("Description", "Precedence")
+    stack.client("cognito-idp").create_group(
+        UserPoolId=properties["UserPoolId"],
+        GroupName=properties["GroupName"],
+        **{key: properties[key] for key in keys if key in properties},
+    )
+    return properties["GroupName"], {}
+
+
+def _create_user_pool_user(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("UserAttributes", "DesiredDeliveryMediums")
+    user = stack.client("cognito-idp").admin_create_user(
+        UserPoolId=properties["UserPoolId"],
+        Username=properties["Username"],
+        **{key: properties[key] for key in keys if key in properties},
+    )["User"]
+    return properties["Username"], {"Username": user["Username"]}
+
+
+def _create_user_to_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    stack.client("cognito-idp").admin_add_user_to_group(
+        UserPoolId=properties["UserPoolId"], Username=properties["Username"], GroupName=properties["GroupName"]
+    )
+    return stack.physical_name(logical_id), {}
 
 
 def _create_function(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
@@ -666,8 +739,13 @@ _CREATORS = {
     "AWS::Rekognition::Collection": _create_collection,
     "AWS::Rekognition::StreamProcessor": _create_stream_processor,
     "AWS::Serverless::Function": _create_function,
+    "AWS::Serverless::Api": _create_rest_api,
+    "AWS::Events::Rule": _create_rule,
     "AWS::Cognito::UserPool": _create_user_pool,
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
+    "AWS::Cognito::UserPoolUser": _create_user_pool_user,
+    "AWS::Cognito::UserPoolUserToGroupAttachment": _create_user_to_group,
     "AWS::Serverless::StateMachine": _create_state_machine,
     "AWS::SSM::Parameter": _create_ssm_parameter,
     "AWS::Scheduler::ScheduleGroup": _create_schedule_group,

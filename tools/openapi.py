@@ -16,7 +16,14 @@ OPENAPI = FUNCTION / "openapi.json"
 
 def main() -> None:
     # The function reads its settings at import; the document does not depend on them.
-    tables = ("PEOPLE_TABLE", "VISITS_TABLE", "VISIT_HISTORY_TABLE", "ERASURE_AUDIT_TABLE", "IDEMPOTENCY_TABLE")
+    tables = (
+        "PEOPLE_TABLE",
+        "VISITS_TABLE",
+        "VISIT_HISTORY_TABLE",
+        "ERASURE_AUDIT_TABLE",
+        "STAFF_AUDIT_TABLE",
+        "IDEMPOTENCY_TABLE",
+    )
     for name in (*tables, "PHOTOS_BUCKET"):
         os.environ.setdefault(name, "unused")
     os.environ.setdefault("STORE_TIME_ZONE", "Europe/London")

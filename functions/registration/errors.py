@@ -51,6 +51,10 @@ class LowQuality(ApiError):
     status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "low_quality"
 
 
+class FaceRotated(ApiError):
+    status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "face_rotated"
+
+
 class DuplicatePerson(ApiError):
     status, code = HTTPStatus.CONFLICT, "duplicate_person"
 
@@ -77,6 +81,12 @@ class VisitNotFound(ApiError):
 
 class Unauthorized(ApiError):
     status, code = HTTPStatus.UNAUTHORIZED, "unauthorized"
+
+
+class Forbidden(ApiError):
+    """The caller's role does not allow this route (access.py); nothing was read or written."""
+
+    status, code = HTTPStatus.FORBIDDEN, "forbidden"
 
 
 class RequestInProgress(ApiError):

@@ -7,8 +7,11 @@ class Settings(BaseModel):
     people_table: str
     visits_table: str
     erasure_audit_table: str
+    staff_audit_table: str
     idempotency_table: str
     photos_bucket: str
+    # The crops bucket in FrameSearch mode (match snapshots live under snapshots/<person id>/); empty otherwise.
+    snapshots_bucket: str = ""
     face_collection: str
     # The similarity at which the cameras treat a face as a registered person; the duplicate check and
     # POST /search use the same bar, so "already registered" means "the cameras would take them for them".

@@ -13,8 +13,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from errors import InvalidDateRange, InvalidPageToken, PersonNotFound, VisitNotFound
 from greeter_common.visit_history import BadPageToken, Visit
 from pydantic import BaseModel, Field
+from routes import _audit as audit
 from routes import _staff as staff_identity
-from routes import refusals
+from routes import answer, refusals
 from wiring import people_names, settings, visit_history
 
 router = APIGatewayRouter()
@@ -103,7 +104,7 @@ def _now() -> float:
     "/visits",
     summary="Visits of registered people that began in a date range, newest first",
     tags=["visits"],
-    responses=refusals(InvalidDateRange, InvalidPageToken),
+    responses={**answer(VisitsPage, "A page of visits"), **refusals(InvalidDateRange, InvalidPageToken)},
 )
 def list_visits(
     from_: Annotated[date | None, Query(alias="from", description="First store-time date (default: `to`).")] = None,
@@ -120,7 +121,12 @@ def list_visits(
     return VisitsPage(visits=_views(visits, _now()), next_token=token)
 
 
-@router.get("/visits/now", summary="Registered people in the store now", tags=["visits"], responses=refusals())
+@router.get(
+    "/visits/now",
+    summary="Registered people in the store now",
+    tags=["visits"],
+    responses={**answer(InStoreNow, "Open visits"), **refusals()},
+)
 def visits_now() -> InStoreNow:
     staff_identity()
     now = _now()
@@ -131,7 +137,7 @@ def visits_now() -> InStoreNow:
     "/people/<person_id>/visits",
     summary="One person's visits, newest first",
     tags=["visits"],
-    responses=refusals(PersonNotFound, InvalidPageToken),
+    responses={**answer(VisitsPage, "A page of the person's visits"), **refusals(PersonNotFound, InvalidPageToken)},
 )
 def person_visits(
     person_id: Annotated[UUID, Path(description="The person's id.")],
@@ -168,8 +174,9 @@ def export_visits(
     from_: Annotated[date | None, Query(alias="from", description="First store-time date (default: `to`).")] = None,
     to: Annotated[date | None, Query(description="Last store-time date (default: today).")] = None,
 ) -> Response[str]:
-    staff_identity()
+    staff = staff_identity()
     first, last = _range(from_, to, MAX_EXPORT_DAYS)
+    audit(staff, "export_visits", f"visits {first.isoformat()}..{last.isoformat()}")
     visits: list[Visit] = []
     token = None
     while True:
@@ -213,11 +220,12 @@ def _spreadsheet_safe(text: str) -> str:
     "/visits/acknowledge",
     summary='"I\'m on it": this staff member looks after the visitor (the first one to say so stands)',
     tags=["visits"],
-    responses=refusals(VisitNotFound, body=True),
+    responses={**answer(VisitView, "The visit, acknowledged"), **refusals(VisitNotFound, body=True)},
 )
 def acknowledge(request: Acknowledgement) -> VisitView:
     staff = staff_identity()
     now = _now()
-    if not visit_history.acknowledged(str(request.person_id), request.visit_id, staff, now):
+    if not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
         raise VisitNotFound("no such visit")
+    audit(staff, "acknowledge_visit", str(request.person_id))
     return _views([visit_history.visit(str(request.person_id), request.visit_id)], now)[0]

@@ -12,8 +12,9 @@ from erasure import Erasure
 from greeter_common.settings import load_settings
 from greeter_common.visit_history import VisitHistory
 from people_store import PeopleNames, PeopleStore
-from photo_store import PhotoStore
+from photo_store import PhotoStore, SnapshotStore
 from settings import Settings
+from staff_audit import StaffAuditTrail
 from undo import Deadline
 
 settings = load_settings(Settings)
@@ -35,9 +36,9 @@ _photos = PhotoStore(
     boto3.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
     settings.photos_bucket,
 )
-_people = PeopleStore(
-    boto3.resource("dynamodb", config=_AWS), settings.people_table, settings.visits_table, settings.erasure_audit_table
-)
+_dynamodb = boto3.resource("dynamodb", config=_AWS)
+_people = PeopleStore(_dynamodb, settings.people_table, settings.visits_table, settings.erasure_audit_table)
+audit_trail = StaffAuditTrail(_dynamodb, settings.staff_audit_table)
 
 visit_history = VisitHistory(
     boto3.resource("dynamodb", config=_AWS).Table(settings.visit_history_table),
@@ -47,7 +48,10 @@ visit_history = VisitHistory(
 people_names = PeopleNames(boto3.resource("dynamodb", config=_AWS), settings.people_table)
 
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
-erasure = Erasure(_collection, _photos, _people, visit_history)
+_snapshots = (
+    SnapshotStore(boto3.client("s3", config=_AWS), settings.snapshots_bucket) if settings.snapshots_bucket else None
+)
+erasure = Erasure(_collection, _photos, _people, visit_history, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)

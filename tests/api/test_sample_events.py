@@ -16,6 +16,7 @@ EXPECTED = {
     "registration-update-person.json": (404, "person_not_found"),
     "registration-erase-person.json": (404, "person_not_found"),
     "registration-add-photo.json": (404, "person_not_found"),
+    "registration-me.json": (200, None),
     "registration-list-visits.json": (200, None),
     "registration-visits-now.json": (200, None),
     "registration-export-visits.json": (200, None),

@@ -14,7 +14,7 @@ def props(logical_id: str) -> dict:
 def test_staff_accounts_are_created_by_an_administrator_only():
     pool = props("StaffUserPool")
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-    assert pool["MfaConfiguration"] == "OPTIONAL" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
     client = props("StaffUserPoolClient")
     assert client["GenerateSecret"] is False and client["PreventUserExistenceErrors"] == "ENABLED"
@@ -68,6 +68,7 @@ def test_the_function_may_touch_exactly_its_own_resources(stack):
         "rekognition:DeleteFaces",
         "rekognition:IndexFaces",
         "rekognition:ListFaces",
+        "rekognition:SearchFaces",
         "rekognition:SearchFacesByImage",
     ]
     # the one "*": DetectFaces has no resource-level permission
@@ -99,3 +100,34 @@ def test_the_function_gets_its_settings_from_the_template(stack):
     assert env["PHOTOS_BUCKET"] == stack.ref("PhotosBucket")
     assert env["FACE_COLLECTION"] == stack.ref("FaceCollection")
     assert env["MATCH_THRESHOLD"] == "85"
+
+
+def test_staff_roles_are_the_user_pools_groups_and_the_first_manager_is_optional():
+    groups = {props(logical_id)["GroupName"] for logical_id in ("TabletGroup", "AssistantGroup", "ManagerGroup")}
+    assert groups == {"tablet", "assistant", "manager"}
+    assert all(props(g)["UserPoolId"] == {"Ref": "StaffUserPool"} for g in ("TabletGroup", "AssistantGroup"))
+    assert RESOURCES["FirstManager"]["Condition"] == RESOURCES["FirstManagerInManagerGroup"]["Condition"]
+    assert props("FirstManagerInManagerGroup")["GroupName"] == {"Ref": "ManagerGroup"}
+
+
+def test_the_staff_audit_trail_outlives_the_stack_and_is_append_only(stack):
+    assert RESOURCES["StaffAuditTable"]["DeletionPolicy"] == "Retain"
+    assert props("StaffAuditTable")["DeletionProtectionEnabled"] is True
+    statements = _statements(stack)
+    assert statements["AppendStaffAudit"]["Action"] == "dynamodb:PutItem"
+    assert statements["AppendStaffAudit"]["Resource"] == stack.get_att("StaffAuditTable", "Arn")
+
+
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
+def test_erasure_may_delete_only_match_snapshots_in_the_crops_bucket(stack_factory, mode):
+    stack = stack_factory(DetectionMode=mode)
+    statements = _statements(stack)
+    env = stack.function_environment("RegistrationFunction")
+    if mode == "StreamProcessor":
+        assert "EraseMatchSnapshots" not in statements and env["SNAPSHOTS_BUCKET"] == ""
+        return
+    crops = stack.get_att("CropsBucket", "Arn")
+    assert env["SNAPSHOTS_BUCKET"] == stack.ref("CropsBucket")
+    assert statements["EraseMatchSnapshots"]["Resource"] == f"{crops}/snapshots/*"
+    assert statements["EraseMatchSnapshots"]["Action"] == "s3:DeleteObject"
+    assert statements["FindMatchSnapshots"]["Condition"] == {"StringLike": {"s3:prefix": "snapshots/*"}}
