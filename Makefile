@@ -54,6 +54,7 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.detection_cost
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector
+	$(BIN)/python -m bench.iot_credentials
 	$(BIN)/python -m bench.monthly_bill
 	$(BIN)/python -m bench.visit_history
 	$(BIN)/python -m bench.local_runtime
