@@ -37,8 +37,9 @@ def banner(runtime: LocalRuntime) -> str:
     lines += [
         "",
         "Register yourself: open the page above, or with the staff CLI:",
-        f"  export AWS_ENDPOINT_URL={runtime.aws_url} GREETER_API_URL={runtime.api_url} "
-        f"GREETER_CLIENT_ID={runtime.stack.ref('StaffUserPoolClient')} AWS_REGION=eu-west-1",
+        f"  export AWS_REGION=eu-west-1 AWS_ENDPOINT_URL={runtime.aws_url} GREETER_API_URL={runtime.api_url}",
+        f"  export GREETER_USER_POOL_ID={runtime.stack.ref('StaffUserPool')} "
+        f"GREETER_CLIENT_ID={runtime.stack.ref('StaffUserPoolClient')}",
         f"  .venv/bin/python tools/greeter_staff.py sign-in --email {staff.email}",
         '  .venv/bin/python tools/greeter_staff.py register me.jpg --name "Your Name" --consent-by "Your Name" '
         "--consent-version local",

@@ -99,11 +99,13 @@ class CognitoAuthorizer:
 
 
 def _claim_text(name: str, value: Any) -> str:
-    """API Gateway hands claims over as strings; exp and iat in Java's Date.toString() form."""
+    """API Gateway hands claims over as strings: lists comma-separated, exp and iat in Java's Date.toString() form."""
     if name in ("exp", "iat"):
         return datetime.fromtimestamp(float(value), UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, list):  # cognito:groups: "assistant,manager"
+        return ",".join(str(item) for item in value)
     return value if isinstance(value, str) else json.dumps(value)
 
 

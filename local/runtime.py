@@ -252,11 +252,14 @@ class LocalRuntime:
         self._stops.append(undo)
 
     def _deploy(self) -> None:
-        from local.stack import Stack
+        from local.stack import Stack, load_template
         from local.state import StateStore
 
         self.time_zone = machine_time_zone()
-        self.stack = Stack(stack_parameters(self.time_zone), name=STACK_NAME).deploy()
+        parameters = stack_parameters(self.time_zone)
+        if "ManagerEmail" in load_template().get("Parameters", {}):
+            parameters["ManagerEmail"] = STAFF_EMAIL  # the template makes the first staff account a manager
+        self.stack = Stack(parameters, name=STACK_NAME).deploy()
         self.state = StateStore(self.stack, self.rekognition, self.state_dir / "state.json")
         self.restored = self.state.restore()
 

@@ -151,20 +151,23 @@ def _secret_block_bytes(text: str) -> bytes:
 
 
 def create_staff_account(stack: Stack, email: str, password: str) -> StaffAccount:
-    """The first staff account: a confirmed user with a permanent password in the manager group, and an
-    authenticator app (TOTP) set up when the pool asks for MFA."""
+    """The first staff account: a confirmed user with a permanent password, a manager when the pool has staff
+    roles, and an authenticator app (TOTP) set up when the pool asks for MFA."""
     cognito = stack.client("cognito-idp")
     pool_id = stack.ref("StaffUserPool")
     client_id = stack.ref("StaffUserPoolClient")
-    cognito.admin_create_user(
-        UserPoolId=pool_id,
-        Username=email,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",
-    )
+    existing = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"')["Users"]
+    if not existing:  # the template makes it when ManagerEmail is set
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
     cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
-    # The store's first account is its manager (as the template's ManagerEmail makes it when deployed).
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="manager")
+    groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
+    if "manager" in groups:  # the staff roles are Cognito groups: the first account may do everything
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="manager")
     mfa = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("MfaConfiguration", "OFF")
     if mfa == "OFF":
         return StaffAccount(email, password)

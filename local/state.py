@@ -134,6 +134,7 @@ class StateStore:
                 "enabled": user.enabled,
                 "mfa": user.preferred_mfa_setting,
                 "token_verified": getattr(user, "token_verified", False),
+                "groups": sorted(group.group_name for group in getattr(user, "groups", ())),
             }
             for user in pool.users.values()
         ]
@@ -188,13 +189,20 @@ class StateStore:
 
         cognito = self.stack.client("cognito-idp")
         pool_id = self.stack.ref("StaffUserPool")
+        existing = {
+            a["Value"]
+            for user in cognito.list_users(UserPoolId=pool_id)["Users"]
+            for a in user["Attributes"]
+            if a["Name"] == "email"
+        }
         for saved in users:
-            cognito.admin_create_user(
-                UserPoolId=pool_id,
-                Username=saved["username"],
-                UserAttributes=saved["attributes"],
-                MessageAction="SUPPRESS",
-            )
+            if saved["username"] not in existing:  # the template's first manager is made by the deploy
+                cognito.admin_create_user(
+                    UserPoolId=pool_id,
+                    Username=saved["username"],
+                    UserAttributes=saved["attributes"],
+                    MessageAction="SUPPRESS",
+                )
             cognito.admin_set_user_password(
                 UserPoolId=pool_id, Username=saved["username"], Password=saved["password"], Permanent=True
             )
@@ -202,6 +210,8 @@ class StateStore:
             user.enabled = saved["enabled"]
             user.preferred_mfa_setting = saved["mfa"]
             user.token_verified = saved["token_verified"]
+            for group in saved.get("groups", []):
+                cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=saved["username"], GroupName=group)
         return len(users)
 
 

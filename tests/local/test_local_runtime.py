@@ -230,3 +230,14 @@ def test_the_api_front_builds_api_gateways_proxy_event_from_a_real_sign_in(stack
     refused = front.dispatch(_request("/v1/people", headers={"Authorization": "nope"}))
     assert refused.status_code == 401 and refused.get_json()["code"] == "unauthorized"
     assert front.dispatch(_request("/v1/nowhere")).get_json()["code"] == "not_found"
+
+
+def test_the_staff_cli_sends_tokens_in_the_clear_only_to_this_machine():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import greeter_staff
+
+    greeter_staff.StaffApi("http://127.0.0.1:8765/v1", lambda: "token")  # make local's API
+    greeter_staff.StaffApi("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1", lambda: "token")
+    for elsewhere in ("http://shop.example.com/v1", "http://127.0.0.1.example.com/v1"):
+        with pytest.raises(greeter_staff.StaffError, match="https://"):
+            greeter_staff.StaffApi(elsewhere, lambda: "token")
