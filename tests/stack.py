@@ -437,7 +437,13 @@ def _create_user_pool(stack: Stack, logical_id: str, properties: dict) -> tuple[
 
 
 def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
-    keys = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "EnableTokenRevocation")
+    keys = (
+        "GenerateSecret",
+        "ExplicitAuthFlows",
+        "ReadAttributes",
+        "PreventUserExistenceErrors",
+        "EnableTokenRevocation",
+    )
     client = stack.client("cognito-idp").create_user_pool_client(
         UserPoolId=properties["UserPoolId"],
         ClientName=properties.get("ClientName", logical_id),

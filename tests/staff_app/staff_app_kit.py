@@ -1,0 +1,103 @@
+"""What the staff app's browser tests share: the back end's control routes, signing in, TOTP codes, the webcam
+video made from a real face photo, and photos."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import struct
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import Page, expect
+from skimage import data
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "Counter-Tablet-2026"  # noqa: S105 - a test account's password on moto
+
+
+class Backend:
+    """The test back end's control routes (tests/staff_app/staff_app_backend.py)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _call(self, method: str, path: str, body=None) -> dict:
+        request = urllib.request.Request(
+            self.url + path, method=method, data=None if body is None else json.dumps(body).encode()
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - 127.0.0.1
+            return json.loads(response.read())
+
+    def reset(self) -> dict:
+        self.config = self._call("POST", "/_test/reset")
+        return self.config
+
+    def staff(self, email: str, password: str = PASSWORD, confirmed: bool = True) -> str:
+        self._call("POST", "/_test/staff", {"email": email, "password": password, "confirmed": confirmed})
+        return email
+
+    def stored(self) -> dict:
+        return self._call("GET", "/_test/stored")
+
+
+def totp(secret: str, at: float | None = None) -> str:
+    """RFC 6238 code (30 s, 6 digits, SHA-1) for a base32 secret, as an authenticator app computes it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def sign_in(page: Page, backend: Backend, email: str, password: str = PASSWORD) -> None:
+    page.goto(backend.url)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+# ---------------------------------------------------------------------- the webcam and photos
+def _astronaut_frame(width: int = 640, height: int = 480) -> Image.Image:
+    """The astronaut photo (one real face) framed as a webcam sees a customer: face centred, room around it."""
+    face = Image.fromarray(data.astronaut()).crop((100, 0, 412, 312)).resize((360, 360))
+    frame = Image.new("RGB", (width, height), (120, 120, 110))
+    frame.paste(face, ((width - 360) // 2, (height - 360) // 2))
+    return frame
+
+
+def webcam_y4m(path: Path, frames: int = 10) -> Path:
+    """A Y4M video (4:2:0) Chromium plays as its fake webcam (--use-file-for-fake-video-capture)."""
+    image = _astronaut_frame()
+    y, cb, cr = (np.asarray(plane) for plane in image.convert("YCbCr").split())
+    chroma = [np.asarray(Image.fromarray(p).resize((p.shape[1] // 2, p.shape[0] // 2))) for p in (cb, cr)]
+    frame = b"FRAME\n" + y.tobytes() + chroma[0].tobytes() + chroma[1].tobytes()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{image.width} H{image.height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(frame * frames)
+    return path
+
+
+def jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def group_photo() -> bytes:
+    """Two real faces side by side (the astronaut and the cameraman)."""
+    both = Image.new("RGB", (1024, 512))
+    both.paste(Image.fromarray(data.astronaut()), (0, 0))
+    both.paste(Image.fromarray(data.camera()).convert("RGB"), (512, 0))
+    return jpeg(both)
+
+
+def astronaut_photo() -> bytes:
+    return jpeg(Image.fromarray(data.astronaut()))
