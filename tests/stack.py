@@ -334,6 +334,24 @@ def _create_placeholder(stack: Stack, logical_id: str, properties: dict) -> tupl
     return name, {"Arn": _arn("placeholder", name), "Name": name}
 
 
+def _create_event_api(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """An AppSync Events API: moto has none, so its endpoints are the shared fake's when one is running
+    (tests/fakes/appsync_events.py), else AWS-shaped names nothing connects to."""
+    from fakes import appsync_events
+
+    api_id = uuid.uuid4().hex[:26]
+    fake = appsync_events.running
+    http = fake.http_host if fake else f"{api_id}.appsync-api.{REGION}.amazonaws.com"
+    realtime = fake.realtime_host if fake else f"{api_id}.appsync-realtime-api.{REGION}.amazonaws.com"
+    arn = _arn("appsync", f"apis/{api_id}")
+    return api_id, {"ApiId": api_id, "ApiArn": arn, "Dns.Http": http, "Dns.Realtime": realtime}
+
+
+def _create_channel_namespace(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    arn = _arn("appsync", f"apis/{properties['ApiId']}/channelNamespace/{properties['Name']}")
+    return arn, {"Name": properties["Name"], "ChannelNamespaceArn": arn}
+
+
 def _create_table(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("TableName", stack.physical_name(logical_id))
     args = {k: properties[k] for k in ("KeySchema", "AttributeDefinitions", "BillingMode") if k in properties}
@@ -538,6 +556,8 @@ def _create_schedule(stack: Stack, logical_id: str, properties: dict) -> tuple[A
 
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
+    "AWS::AppSync::Api": _create_event_api,
+    "AWS::AppSync::ChannelNamespace": _create_channel_namespace,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SNS::Subscription": _create_subscription,
     "AWS::SQS::Queue": _create_queue,

@@ -32,10 +32,12 @@ from errors import (
 from greeter_common.observability import logger, metrics, tracer
 from models import ErrorBody, FieldProblem
 from routes import router, sends_json
+from visits_routes import router as visits_router
 from wiring import idempotency_config
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(router)
+app.include_router(visits_router)
 
 _THROTTLED = {
     "ThrottlingException",

@@ -87,3 +87,13 @@ class ServiceBusy(ApiError):
     """AWS throttled us or a step timed out; nothing was kept, the same request can be retried."""
 
     status, code = HTTPStatus.SERVICE_UNAVAILABLE, "service_busy"
+
+
+class VisitNotFound(ApiError):
+    status, code = HTTPStatus.NOT_FOUND, "visit_not_found"
+
+
+class AlreadyAcknowledged(ApiError):
+    """Another assistant tapped "I'm on it" first; the message names them."""
+
+    status, code = HTTPStatus.CONFLICT, "already_acknowledged"

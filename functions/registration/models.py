@@ -168,3 +168,31 @@ class ErrorBody(BaseModel):
     fields: list[FieldProblem] = Field(default=[], description="validation_error, consent_required: what was wrong.")
     reasons: list[str] = Field(default=[], description="low_quality: which bounds the face missed.")
     person_id: str | None = Field(default=None, description="duplicate_person: who is already registered.")
+
+
+class VisitView(BaseModel):
+    visit_id: str = Field(description="The visit's id (the alert that opened it).")
+    person_id: str
+    name: str
+    notes: str
+    camera: str
+    first_seen: str = Field(description="When the visit began (ISO 8601 UTC).")
+    last_seen: str
+    photo_url: str | None = Field(description="A short-lived link to the person's first registered photo.")
+    acknowledged_by: str | None = Field(description="The staff member looking after the customer, if any.")
+    acknowledged_at: str | None = None
+
+
+class VisitsNow(BaseModel):
+    visits: list[VisitView] = Field(description="Open visits (seen within the cooldown), newest first.")
+
+
+class AcknowledgeRequest(_Request):
+    visit_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Acknowledgement(BaseModel):
+    visit_id: str
+    person_id: str
+    by: str = Field(description="The staff member looking after the customer.")
+    at: str

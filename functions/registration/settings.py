@@ -14,3 +14,7 @@ class Settings(BaseModel):
     # POST /search use the same bar, so "already registered" means "the cameras would take them for them".
     match_threshold: float = Field(ge=80, le=100)
     photo_link_seconds: int = Field(default=300, ge=30, le=3600)
+    # A visit is open while the person was seen within the cooldown (the match function's rule).
+    alert_cooldown_minutes: int = Field(default=30, ge=1, le=1440)
+    # The arrivals channel's HTTP endpoint (AppSync Events); "I'm on it" is published there.
+    arrivals_http_endpoint: str = ""

@@ -1,12 +1,14 @@
 """The composition root: settings, AWS clients (created once, at cold start) and the services routes use."""
 
 import boto3
+from arrivals_board import ArrivalsBoard
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from botocore.config import Config
 from collection import FaceCollection
 from directory import Directory
 from enrolment import Enrolment
 from erasure import Erasure
+from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.settings import load_settings
 from people_store import PeopleStore
 from photo_store import PhotoStore
@@ -39,6 +41,16 @@ _people = PeopleStore(
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
 erasure = Erasure(_collection, _photos, _people)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
+
+_session = boto3.session.Session()
+arrivals_board = ArrivalsBoard(
+    visits=boto3.resource("dynamodb", config=_AWS).Table(settings.visits_table),
+    people=_people,
+    photos=_photos,
+    publisher=ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials()),
+    cooldown_seconds=settings.alert_cooldown_minutes * 60,
+    link_seconds=settings.photo_link_seconds,
+)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
 # A retried request (same Idempotency-Key header, or the same body when there is none) gets the first

@@ -74,11 +74,21 @@ def test_the_function_may_touch_exactly_its_own_resources(stack):
     assert [sid for sid, s in statements.items() if s["Resource"] == "*"] == ["DetectFaces"]
     assert statements["DetectFaces"]["Action"] == "rekognition:DetectFaces"
     assert statements["People"]["Resource"] == stack.get_att("PeopleTable", "Arn")
-    assert statements["EraseAlertCooldown"] == {
-        "Sid": "EraseAlertCooldown",
+    # Erasure deletes the visit; the tablets read open visits and record "I'm on it" (no Put: only the match
+    # function opens visits).
+    assert statements["Visits"]["Resource"] == stack.get_att("VisitsTable", "Arn")
+    assert sorted(statements["Visits"]["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+    ]
+    arrivals = f"arn:aws:appsync:eu-west-1:123456789012:apis/{stack.ref('ArrivalsApi')}/channelNamespace/arrivals"
+    assert statements["PublishAcknowledgements"] == {
+        "Sid": "PublishAcknowledgements",
         "Effect": "Allow",
-        "Action": "dynamodb:DeleteItem",
-        "Resource": stack.get_att("VisitsTable", "Arn"),
+        "Action": "appsync:EventPublish",
+        "Resource": arrivals,
     }
     assert statements["AppendErasureAudit"]["Action"] == "dynamodb:PutItem"  # append-only: no update, no delete
     assert statements["Photos"]["Resource"] == f"arn:aws:s3:::{stack.ref('PhotosBucket')}/people/*"

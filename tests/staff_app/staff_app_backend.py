@@ -10,6 +10,7 @@ control routes live under /_test/: reset to a fresh stack, create a staff accoun
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import mimetypes
 import os
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -41,7 +43,9 @@ os.environ.pop("AWS_PROFILE", None)
 import boto3  # noqa: E402
 import moto.cognitoidp  # noqa: E402
 from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
+from fakes.appsync_events import FakeAppSyncEvents  # noqa: E402
 from fakes.rekognition import FakeRekognition, install  # noqa: E402
+from greeter_common.arrivals import ArrivalPublisher  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import KeySet  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -54,6 +58,8 @@ API_ROUTES = [
     ("/people/{person_id}", re.compile(r"^/people/(?P<person_id>[^/]+)$")),
     ("/people", re.compile(r"^/people$")),
     ("/search", re.compile(r"^/search$")),
+    ("/visits/{person_id}/ack", re.compile(r"^/visits/(?P<person_id>[^/]+)/ack$")),
+    ("/visits", re.compile(r"^/visits$")),
 ]
 _JWKS = KeySet.import_key_set(
     json.loads(gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources/jwks-public.json.gz").read_bytes()))
@@ -71,6 +77,14 @@ def _without_nulls(value):
     return value
 
 
+def _match_module(name: str):
+    """A module of the match function, imported from its file (its folder is not on this process's path)."""
+    spec = importlib.util.spec_from_file_location(f"match_{name}", ROOT / "functions" / "match" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class Backend:
     """The stack on moto and the registration function, loaded with the template's environment."""
 
@@ -80,8 +94,22 @@ class Backend:
         install(self.rekognition)
         self.mock = mock_aws()
         self.mock.start()
+        # The arrivals channel: the AppSync Events stand-in, authorising tablets with the pool's ID tokens and
+        # the functions with their (fake) IAM credentials.
+        self.events = FakeAppSyncEvents(
+            region=REGION,
+            secrets={os.environ["AWS_ACCESS_KEY_ID"]: os.environ["AWS_SECRET_ACCESS_KEY"]},
+            authorize=self.claims,
+        ).start()
         self._deploy()
-        os.environ.update(self.stack.function_environment("RegistrationFunction"))
+        environment = self.stack.function_environment("RegistrationFunction")
+        # The stand-in speaks plain HTTP on 127.0.0.1, where AppSync speaks HTTPS.
+        environment["ARRIVALS_HTTP_ENDPOINT"] = environment["ARRIVALS_HTTP_ENDPOINT"].replace("https://", "http://")
+        os.environ.update(environment)
+        self.publisher = ArrivalPublisher(
+            environment["ARRIVALS_HTTP_ENDPOINT"], REGION, boto3.session.Session().get_credentials()
+        )
+        self.visits = _match_module("visits")
         sys.path.insert(0, str(self.stack.function_code_dir("RegistrationFunction")))
         import app as registration  # noqa: PLC0415 - the function's own module, imported like Lambda does
 
@@ -109,6 +137,7 @@ class Backend:
             self.rekognition.__init__()
             self.mock = mock_aws()
             self.mock.start()
+            self.events.published.clear()
             self._deploy()
 
     def claims(self, token: str) -> dict | None:
@@ -138,6 +167,8 @@ class Front(BaseHTTPRequestHandler):
             "userPoolClientId": self.backend.client_id,
             "cognitoEndpoint": f"{self.origin}/cognito/",
             "apiUrl": f"{self.origin}/api",
+            "eventsHttpHost": self.backend.events.http_host,
+            "eventsRealtimeEndpoint": f"ws://{self.backend.events.realtime_host}/event/realtime",
             "storeName": self.backend.stack.parameters["StoreName"],
             "storeTimeZone": self.backend.stack.parameters["StoreTimeZone"],
             "locale": os.environ.get("GREETER_LOCALE", "en-GB"),
@@ -299,12 +330,55 @@ class Front(BaseHTTPRequestHandler):
                     "photos": len(photos.get("Versions", [])),
                 },
             )
+        if path == "/_test/arrival" and method == "POST":
+            return self._json(200, self._arrival(json.loads(self._body())))
+        if path == "/_test/events/pause" and method == "POST":
+            backend.events.pause()
+            return self._json(200, {"paused": True})
+        if path == "/_test/events/resume" and method == "POST":
+            backend.events.resume()
+            return self._json(200, {"paused": False})
         if path == "/_test/photo" and method == "GET":
             url = urlsplit(query["url"][0])
             bucket, key = url.netloc.split(".", 1)[0], url.path.lstrip("/")
             data = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)
             return self._send(200, data["Body"].read(), data.get("ContentType", "image/jpeg"))
         self._json(404, {"message": "no such control route"})
+
+    def _arrival(self, request: dict) -> dict:
+        """What the match function does when it decides to greet someone: claim the visit in the visits table
+        (its own VisitLedger), mark it alerted, publish the arrival (greeter_common.arrivals)."""
+        backend = self.backend
+        table = boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("PeopleTable"))
+        person = next(p for p in table.scan()["Items"] if p["name"] == request["name"])
+        ledger = backend.visits.VisitLedger(
+            boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("VisitsTable")),
+            int(backend.stack.parameters["AlertCooldownMinutes"]) * 60,
+        )
+        visit_id, seen_at = str(uuid.uuid4()), time.time()
+        ledger.claim(person["person_id"], visit_id, request.get("camera", "entrance"), seen_at)
+        ledger.mark_sent(person["person_id"], visit_id)
+        decided_at = time.time()
+        delivered = backend.publisher.publish(
+            [
+                {
+                    "type": "arrival",
+                    "visit_id": visit_id,
+                    "person_id": person["person_id"],
+                    "name": person["name"],
+                    "notes": person.get("notes", ""),
+                    "camera": request.get("camera", "entrance"),
+                    "seen_at": datetime.fromtimestamp(seen_at, UTC).isoformat(timespec="seconds"),
+                    "similarity": request.get("similarity", 97.5),
+                }
+            ]
+        )
+        return {
+            "visit_id": visit_id,
+            "person_id": person["person_id"],
+            "decided_at": decided_at,
+            "delivered": delivered,
+        }
 
 
 class _Context:
@@ -340,7 +414,7 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Front)
     Front.backend = backend
     Front.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    Front.csp = content_security_policy([], [])
+    Front.csp = content_security_policy([f"ws://{backend.events.realtime_host}"], [])
     print(json.dumps({"url": Front.origin}), flush=True)
     server.serve_forever()
 

@@ -101,3 +101,26 @@ def group_photo() -> bytes:
 
 def astronaut_photo() -> bytes:
     return jpeg(Image.fromarray(data.astronaut()))
+
+
+def flipped_astronaut_photo() -> bytes:
+    return jpeg(Image.fromarray(data.astronaut()).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+
+
+def photo_file(photo: bytes, name: str = "photo.jpg") -> dict:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": photo}
+
+
+def arrival(backend: Backend, name: str, camera: str = "entrance", similarity: float = 97.5) -> dict:
+    """The match function's decision to greet `name`: the visit is claimed and the arrival published."""
+    return backend._call("POST", "/_test/arrival", {"name": name, "camera": camera, "similarity": similarity})
+
+
+def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> None:
+    page.get_by_role("link", name="Register").click()
+    page.get_by_label("Choose a file").set_input_files(files=[photo_file(photo)])
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Notes for staff (optional)").fill(notes)
+    page.get_by_label("The customer read this and agreed").check()
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_text(f"{name} is registered.")).to_be_visible()
