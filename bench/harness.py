@@ -42,14 +42,15 @@ from event_source import (  # noqa: E402, F401
     kinesis_event_record,
     sent_emails,
 )
-from fakes.rekognition import FakeRekognition  # noqa: E402
-from fakes.rekognition import install as install_rekognition  # noqa: E402
 from faults import FaultInjector  # noqa: E402, F401
 from faults import install as install_fault_injector  # noqa: E402, F401
 from helpers import emitted_metrics  # noqa: E402, F401
 from moto import mock_aws  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
 from stack import ACCOUNT, REGION, Stack, import_function  # noqa: E402, F401
+
+from local.rekognition import FakeRekognition  # noqa: E402
+from local.rekognition import install as install_rekognition  # noqa: E402
 
 
 @contextlib.contextmanager

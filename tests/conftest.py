@@ -17,8 +17,9 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
-from fakes.rekognition import FakeRekognition, install  # noqa: E402
 from stack import load_template  # noqa: E402
+
+from local.rekognition import FakeRekognition, install  # noqa: E402
 
 # Powertools reads its POWERTOOLS_* settings when the shared layer is first imported, whichever test does
 # it: give every test the values template.yaml's Globals give every function.

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from api_requests import UNSET, b64, person_body  # noqa: E402, F401 - shared with the tests
 from botocore.exceptions import ClientError, ReadTimeoutError
-from fakes.rekognition import FakeRekognition, install
 from moto import mock_aws
 from PIL import Image, ImageFilter
 from skimage import data
 from stack import Stack
+
+from local.rekognition import FakeRekognition, install
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

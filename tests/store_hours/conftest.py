@@ -35,7 +35,6 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
-from fakes.rekognition import FakeRekognition, install
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -43,6 +42,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from stack import ROOT, Stack, create_state_machine_on_moto
+
+from local.rekognition import FakeRekognition, install
 
 ASL = ROOT / "statemachines" / "store_hours.asl.json"
 MOTO_CONFIG = {

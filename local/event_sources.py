@@ -1,0 +1,354 @@
+"""What calls the functions, played on moto as AWS would: Lambda's Kinesis event source mapping, and an
+EventBridge rule delivering S3 events to a function. The tests and the local runtime share them.
+
+`KinesisEventSource` reads the stream and invokes the handler with Lambda's Kinesis event; it honours partial
+batch responses, retries, bisects a failing batch, gives up on records older than the maximum age and sends
+what it gives up on to the on-failure destination. Every setting (batch size, batching window, retries,
+bisect, record age, destination) comes from the function's Kinesis event in template.yaml. Tests call
+`drain()` to deliver what is on the stream now; the local runtime calls `poll()`, which waits as Lambda does
+(until a batch is full or the batching window has passed).
+
+`EventBridgeDelivery` gives the template's EventBridgeRule events (created on moto by local/stack.py, with
+their own pattern) a way to reach a function: moto matches S3's "Object Created" events against the rule's
+pattern, and the matching events are handed to the function asynchronously, as EventBridge invokes Lambda;
+a failed invocation goes to the function's on-failure destination (its EventInvokeConfig).
+
+The handlers and the records are real; only the AWS services that would call the handlers are played here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from local.stack import ACCOUNT, REGION, Stack
+
+log = logging.getLogger("greeter.local")
+
+
+class FunctionError(Exception):
+    """An invocation failed (the function raised, timed out or its process died): Lambda's error payload."""
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__(f"{payload.get('errorType', 'Error')}: {payload.get('errorMessage', '')}")
+        self.payload = payload
+
+
+def kinesis_event_record(
+    stack: Stack,
+    stream_arn: str,
+    shard: str,
+    sequence_number: str,
+    data: bytes,
+    partition_key: str,
+    arrival: float,
+) -> dict:
+    """One record of the Kinesis event Lambda hands the function (base64 data, ids the batch utility uses)."""
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": sequence_number,
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": arrival,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{stack.name}-MatchFunctionRole",
+        "awsRegion": REGION,
+        "eventSourceARN": stream_arn,
+    }
+
+
+@dataclass
+class Invocation:
+    records: list[dict]
+    response: dict | None
+    error: Exception | None
+
+
+def _arrival(record: dict) -> float:
+    arrival = record["ApproximateArrivalTimestamp"]
+    return arrival.timestamp() if hasattr(arrival, "timestamp") else float(arrival)
+
+
+@dataclass
+class KinesisEventSource:
+    """The MatchFunction's `Detections` event on the template's DetectionStream."""
+
+    stack: Stack
+    handler: Callable[[dict, Any], dict]
+    context: Any
+    function: str = "MatchFunction"
+    event: str = "Detections"
+    invocations: list[Invocation] = field(default_factory=list)
+    poll_interval: float = 0.2  # how often poll() reads an idle stream
+
+    def __post_init__(self) -> None:
+        events = self.stack.resources[self.function]["Properties"]["Events"]
+        properties = self.stack.resolve(events[self.event]["Properties"])
+        self.settings = properties
+        self.stream_arn = properties["Stream"]
+        self.stream_name = self.stream_arn.split("/")[-1]
+        self.kinesis = boto3.client("kinesis", region_name=REGION)
+        self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet processed
+        self._iterators: dict[str, str] = {}
+        self.shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
+        for shard in self.shards:
+            self._iterators[shard["ShardId"]] = self.kinesis.get_shard_iterator(
+                StreamName=self.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            self._pending[shard["ShardId"]] = []
+
+    # ------------------------------------------------------------------ producing
+    def put(self, document: dict | bytes, partition_key: str = "entrance") -> None:
+        data = document if isinstance(document, bytes) else json.dumps(document).encode()
+        self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+
+    def shard_for(self, partition_key: str) -> str:
+        """The shard Kinesis puts a partition key's records on (MD5 of the key within a shard's hash range)."""
+        hash_key = int(hashlib.md5(partition_key.encode()).hexdigest(), 16)  # noqa: S324 - Kinesis's own hashing
+        for shard in self.shards:
+            hash_range = shard["HashKeyRange"]
+            if int(hash_range["StartingHashKey"]) <= hash_key <= int(hash_range["EndingHashKey"]):
+                return shard["ShardId"]
+        raise AssertionError(f"no shard holds partition key {partition_key!r}")
+
+    # ------------------------------------------------------------------ consuming
+    def _read(self) -> None:
+        for shard, iterator in self._iterators.items():
+            while iterator:
+                response = self.kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+                self._pending[shard].extend(response["Records"])
+                iterator = response.get("NextShardIterator")
+                if not response["Records"]:
+                    break
+            self._iterators[shard] = iterator
+
+    def _lambda_record(self, shard: str, record: dict) -> dict:
+        return kinesis_event_record(
+            self.stack,
+            self.stream_arn,
+            shard,
+            sequence_number=record["SequenceNumber"],
+            data=record["Data"],
+            partition_key=record["PartitionKey"],
+            arrival=_arrival(record),
+        )
+
+    def _invoke(self, records: list[dict]) -> tuple[set[str], bool]:
+        """Invoke once; return the failed sequence numbers and whether the whole invocation failed."""
+        try:
+            response = self.handler({"Records": records}, self.context)
+            error = None
+        except (BatchProcessingError, FunctionError) as exc:  # every record failed, or the function did
+            response, error = None, exc
+        self.invocations.append(Invocation(records, response, error))
+        if error is not None:
+            return {r["kinesis"]["sequenceNumber"] for r in records}, True
+        return {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}, False
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Deliver everything on the stream, with the template's retry, bisect and failure settings."""
+        self._read()
+        for shard in self._pending:
+            self._deliver(shard, max_rounds)
+
+    def poll(self, stop: threading.Event) -> None:
+        """Deliver records as they arrive until `stop` is set: a batch goes out when it is full or when the
+        batching window has passed since its first record was read (Lambda's MaximumBatchingWindowInSeconds)."""
+        batch_size = int(self.settings.get("BatchSize", 100))
+        window = float(self.settings.get("MaximumBatchingWindowInSeconds", 0))
+        first_seen: dict[str, float] = {}
+        while not stop.is_set():
+            try:
+                self._read()
+                for shard, pending in self._pending.items():
+                    if not pending:
+                        first_seen.pop(shard, None)
+                        continue
+                    started = first_seen.setdefault(shard, time.monotonic())
+                    if len(pending) >= batch_size or time.monotonic() - started >= window:
+                        self._deliver(shard)
+                        first_seen.pop(shard, None)
+            except Exception:  # a poller never dies of one bad round; Lambda's would keep polling too
+                log.exception("the %s event source mapping failed a round; polling on", self.function)
+            stop.wait(self.poll_interval)
+
+    def _deliver(self, shard: str, max_rounds: int = 1000) -> None:
+        batch_size = int(self.settings.get("BatchSize", 100))
+        max_retries = int(self.settings.get("MaximumRetryAttempts", -1))
+        max_age = int(self.settings.get("MaximumRecordAgeInSeconds", -1))
+        bisect = bool(self.settings.get("BisectBatchOnFunctionError", False))
+        pending = self._pending[shard]
+        attempts: dict[str, int] = {}
+        size = batch_size
+        for _ in range(max_rounds):
+            if max_age >= 0:
+                expired = 0
+                while expired < len(pending) and time.time() - _arrival(pending[expired]) > max_age:
+                    expired += 1
+                if expired:
+                    self._send_to_failure_destination(
+                        shard, [self._lambda_record(shard, r) for r in pending[:expired]], "RecordAgeExceeded"
+                    )
+                    del pending[:expired]
+            if not pending:
+                return
+            batch = [self._lambda_record(shard, r) for r in pending[:size]]
+            failed, whole = self._invoke(batch)
+            if not failed:
+                del pending[: len(batch)]
+                size = batch_size
+                continue
+            # Checkpoint just before the first failed record; everything from it on is redelivered.
+            first = next(i for i, r in enumerate(batch) if r["kinesis"]["sequenceNumber"] in failed)
+            del pending[:first]
+            head = pending[0]["SequenceNumber"]
+            attempts[head] = attempts.get(head, 0) + 1
+            if max_retries >= 0 and attempts[head] > max_retries:
+                self._send_to_failure_destination(shard, batch[first:])
+                del pending[: len(batch) - first]
+                size = batch_size
+            elif whole and bisect and len(batch) > 1:
+                size = max(1, len(batch) // 2)
+        raise AssertionError(f"shard {shard} never drained")
+
+    def _send_to_failure_destination(
+        self, shard: str, records: list[dict], condition: str = "RetryAttemptsExhausted"
+    ) -> None:
+        destination = self.settings["DestinationConfig"]["OnFailure"]["Destination"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        sqs.send_message(
+            QueueUrl=sqs.get_queue_url(QueueName=destination.split(":")[-1])["QueueUrl"],
+            MessageBody=json.dumps(
+                {
+                    "requestContext": {"condition": condition},
+                    "KinesisBatchInfo": {
+                        "shardId": shard,
+                        "startSequenceNumber": records[0]["kinesis"]["sequenceNumber"],
+                        "endSequenceNumber": records[-1]["kinesis"]["sequenceNumber"],
+                        "batchSize": len(records),
+                        "streamArn": self.stream_arn,
+                    },
+                }
+            ),
+        )
+
+
+class EventBridgeDelivery:
+    """Delivers the events a template EventBridgeRule (on moto) matches to its function, asynchronously.
+
+    moto's S3 sends "Object Created" events to EventBridge when the bucket says so (the template's
+    NotificationConfiguration), and moto's rule matches them against the template's pattern, but moto has no
+    Lambda targets: `install()` hands the events a rule matched for a function target to `invoke` on a
+    worker thread. An invocation that fails goes to the function's EventInvokeConfig on-failure
+    destination, with Lambda's destination record, since the template asks for no async retries.
+    """
+
+    def __init__(self, stack: Stack, function: str, invoke: Callable[[dict], Any]) -> None:
+        self.stack = stack
+        self.function = function
+        self.function_arn = stack.get_att(function, "Arn")
+        self.invoke = invoke
+        self.events: queue.Queue[dict | None] = queue.Queue()
+        self.delivered = 0
+        self.failed = 0
+        config = stack.resolve(stack.resources[function]["Properties"].get("EventInvokeConfig", {}))
+        self.on_failure = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self._thread = threading.Thread(target=self._run, name=f"eventbridge-{function}", daemon=True)
+
+    def install(self) -> Callable[[], None]:
+        """Catch what moto's rules send to this function; returns a function that undoes it."""
+        from moto.events.models import Rule
+
+        original = Rule.send_to_targets
+        delivery = self
+
+        def send_to_targets(rule: Rule, event: dict, transform_input: bool = True) -> None:
+            ours = [t for t in rule.targets if t["Arn"] == delivery.function_arn]
+            if ours and rule.event_pattern.matches_event(event):
+                delivery.events.put(dict(event))
+            others = [t for t in rule.targets if t["Arn"] != delivery.function_arn]
+            if others:
+                saved, rule.targets = rule.targets, others
+                try:
+                    original(rule, event, transform_input)
+                finally:
+                    rule.targets = saved
+
+        Rule.send_to_targets = send_to_targets
+        self._thread.start()
+
+        def uninstall() -> None:
+            Rule.send_to_targets = original
+            self.events.put(None)
+
+        return uninstall
+
+    def _run(self) -> None:
+        while (event := self.events.get()) is not None:
+            event = self._as_eventbridge_delivers(event)
+            try:
+                self.invoke(event)
+                self.delivered += 1
+            except FunctionError as error:
+                self.failed += 1
+                log.warning("%s failed on %s: %s", self.function, event["detail"]["object"]["key"], error)
+                self._send_to_failure_destination(event, error.payload)
+            except Exception:  # the runtime itself: say so and go on with the next event
+                self.failed += 1
+                log.exception("could not invoke %s", self.function)
+
+    @staticmethod
+    def _as_eventbridge_delivers(event: dict) -> dict:
+        """moto's event has a numeric time and no id; EventBridge sends an id and an ISO 8601 time."""
+        event = dict(event)
+        event["id"] = event.get("id") or str(uuid.uuid4())
+        when = event.get("time")
+        if isinstance(when, int | float):
+            event["time"] = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # ...and S3's object detail as S3 writes it: "etag", no empty version id.
+        obj = {k: v for k, v in event["detail"]["object"].items() if v is not None}
+        if "eTag" in obj:
+            obj["etag"] = obj.pop("eTag")
+        event["detail"] = {**event["detail"], "object": obj}
+        return event
+
+    def _send_to_failure_destination(self, event: dict, error: dict) -> None:
+        if not self.on_failure:
+            return
+        sqs = boto3.client("sqs", region_name=REGION)
+        sqs.send_message(
+            QueueUrl=sqs.get_queue_url(QueueName=self.on_failure.split(":")[-1])["QueueUrl"],
+            MessageBody=json.dumps(
+                {
+                    "version": "1.0",
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "requestContext": {
+                        "requestId": str(uuid.uuid4()),
+                        "functionArn": f"{self.function_arn}:$LATEST",
+                        "condition": "RetriesExhausted",
+                        "approximateInvokeCount": 1,
+                    },
+                    "requestPayload": event,
+                    "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                    "responsePayload": error,
+                }
+            ),
+        )
