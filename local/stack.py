@@ -356,6 +356,13 @@ def _create_channel_namespace(stack: Stack, logical_id: str, properties: dict) -
     return arn, {"Name": properties["Name"], "ChannelNamespaceArn": arn}
 
 
+def _create_cloudfront(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """CloudFront (distribution, origin access control, headers policy): nothing local serves through it; its ids
+    and domain name are AWS-shaped so the template's references resolve."""
+    resource_id = "E" + uuid.uuid4().hex[:13].upper()
+    return resource_id, {"Id": resource_id, "DomainName": f"d{uuid.uuid4().hex[:13]}.cloudfront.net"}
+
+
 def _create_table(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("TableName", stack.physical_name(logical_id))
     args = {k: properties[k] for k in ("KeySchema", "AttributeDefinitions", "BillingMode") if k in properties}
@@ -428,7 +435,11 @@ def _create_bucket(stack: Stack, logical_id: str, properties: dict) -> tuple[Any
         s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
         )
-    return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+    return name, {
+        "Arn": f"arn:aws:s3:::{name}",
+        "DomainName": f"{name}.s3.amazonaws.com",
+        "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+    }
 
 
 def _create_collection(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
@@ -561,6 +572,9 @@ def _create_schedule(stack: Stack, logical_id: str, properties: dict) -> tuple[A
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::AppSync::Api": _create_event_api,
+    "AWS::CloudFront::Distribution": _create_cloudfront,
+    "AWS::CloudFront::OriginAccessControl": _create_cloudfront,
+    "AWS::CloudFront::ResponseHeadersPolicy": _create_cloudfront,
     "AWS::AppSync::ChannelNamespace": _create_channel_namespace,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SNS::Subscription": _create_subscription,
