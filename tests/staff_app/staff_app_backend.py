@@ -166,7 +166,7 @@ class Front(BaseHTTPRequestHandler):
             "userPoolId": self.backend.pool_id,
             "userPoolClientId": self.backend.client_id,
             "cognitoEndpoint": f"{self.origin}/cognito/",
-            "apiUrl": f"{self.origin}/api",
+            "apiUrl": "/v1",
             "eventsHttpHost": self.backend.events.http_host,
             "eventsRealtimeEndpoint": f"ws://{self.backend.events.realtime_host}/event/realtime",
             "storeName": self.backend.stack.parameters["StoreName"],
@@ -210,8 +210,8 @@ class Front(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         url = urlsplit(self.path)
-        if url.path.startswith("/api/"):
-            return self._api(method, url.path[len("/api") :], url.query)
+        if url.path.startswith("/v1/"):  # the staff API on the app's origin, as CloudFront serves it
+            return self._api(method, url.path[len("/v1") :], url.query)
         if url.path == "/cognito/" and method == "POST":
             return self._cognito()
         if url.path.startswith("/_test/"):

@@ -24,15 +24,15 @@ def _csp(stack) -> dict[str, list[str]]:
 def test_the_content_security_policy_allows_exactly_the_apps_endpoints(site):
     stack, _ = site
     csp = _csp(stack)
-    api = f"https://{stack.ref('RegistrationApi')}.execute-api.eu-west-1.amazonaws.com"
     realtime = f"wss://{stack.get_att('ArrivalsApi', 'Dns.Realtime')}"
-    assert csp["connect-src"] == ["'self'", api, "https://cognito-idp.eu-west-1.amazonaws.com", realtime]
+    # The API is the app's own origin ('self'): the distribution serves it under /v1.
+    assert csp["connect-src"] == ["'self'", "https://cognito-idp.eu-west-1.amazonaws.com", realtime]
     assert csp["script-src"] == ["'self'"] and csp["default-src"] == ["'none'"]
     assert csp["img-src"][-1] == f"https://{stack.get_att('PhotosBucket', 'RegionalDomainName')}"
     assert csp["frame-ancestors"] == ["'none'"]
     # Every endpoint the app is configured with is one the policy allows.
     config = stack.resolve(stack.resources["StaffAppSite"]["Properties"])
-    assert urlsplit(config["apiUrl"])._replace(path="").geturl() in csp["connect-src"]
+    assert config["apiUrl"] == "/v1"
     assert urlsplit(config["eventsRealtimeEndpoint"])._replace(path="").geturl() in csp["connect-src"]
 
 
@@ -43,6 +43,11 @@ def test_the_bucket_is_private_and_read_only_by_this_distribution_over_https(sit
     assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert distribution["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
     assert "OriginAccessControlId" in distribution["Origins"][0]
+    api_origin = stack.resolve(distribution["Origins"][1])
+    assert api_origin["DomainName"] == f"{stack.ref('RegistrationApi')}.execute-api.eu-west-1.amazonaws.com"
+    assert api_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    (api,) = distribution["CacheBehaviors"]
+    assert (api["PathPattern"], api["TargetOriginId"], api["ViewerProtocolPolicy"]) == ("/v1/*", "api", "https-only")
     oac = resources["StaffAppOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
     assert (oac["SigningBehavior"], oac["SigningProtocol"]) == ("always", "sigv4")
     bucket = resources["StaffAppBucket"]["Properties"]
@@ -95,7 +100,7 @@ def test_every_deploy_publishes_the_app_and_its_endpoints_and_delete_empties_the
         "region": "eu-west-1",
         "userPoolId": stack.ref("StaffUserPool"),
         "userPoolClientId": stack.ref("StaffUserPoolClient"),
-        "apiUrl": f"https://{stack.ref('RegistrationApi')}.execute-api.eu-west-1.amazonaws.com/v1",
+        "apiUrl": "/v1",
         "eventsHttpHost": stack.get_att("ArrivalsApi", "Dns.Http"),
         "eventsRealtimeEndpoint": f"wss://{stack.get_att('ArrivalsApi', 'Dns.Realtime')}/event/realtime",
         "storeName": "Greeter store",
