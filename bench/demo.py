@@ -59,8 +59,7 @@ STACK_PARAMETERS = {
     "AlertEmails": "staff@example.com",
     "StoreName": "Casa Lisboa",
     "StoreTimeZone": "Europe/Lisbon",
-    "Camera1": "entrance",
-    "Camera2": "till",
+    "Cameras": "entrance,till",
     "DetectionMode": "StreamProcessor",
 }
 SENDER = "Greeter <no-reply@sns.amazonaws.com>"  # SNS email: the topic's DisplayName, AWS's sender address

@@ -73,7 +73,7 @@ from bench.harness import (
 FPS = 5
 CAMERAS = ("entrance", "till")
 START = datetime(2026, 11, 17, 10, 0, tzinfo=UTC).timestamp()  # a Tuesday, opening time
-STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Camera2": "till", "DetectionMode": "StreamProcessor"}
+STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Cameras": "entrance,till", "DetectionMode": "StreamProcessor"}
 NAIVE_CONSUMER = ROOT / "bench" / "naive_match"
 RESULTS = ROOT / "bench" / "results" / "match_pipeline.md"
 NAMES = [

@@ -3,7 +3,9 @@
 The tests use it so they exercise the template's wiring; `make local` uses the same code to stand the stack
 up on a moto server on 127.0.0.1.
 
-`Stack` reads template.yaml, evaluates its parameters and conditions, creates every resource moto
+`Stack` reads template.yaml, evaluates its parameters, expands its `Fn::ForEach` loops (the
+AWS::LanguageExtensions transform: one set of resources per camera, one subscription per alert address),
+evaluates its conditions, creates every resource moto
 can hold (tables, topics, queues, streams, buckets, keys, the face collection and stream processors
 through the shared Rekognition fake) with the properties the template gives them, and hands a
 function the environment variables the template gives it. A renamed key, a missing variable or a
@@ -104,6 +106,59 @@ def _strip_no_value(value: Any) -> Any:
     return value
 
 
+_FOR_EACH = "Fn::ForEach::"
+
+
+def _substitute_identifier(value: Any, identifier: str, item: str) -> Any:
+    """One copy of a loop's fragment for one item: ${Identifier} becomes the item, &{Identifier} the item without
+    its non-alphanumeric characters (for logical ids), and {"Ref": Identifier} the item."""
+    if isinstance(value, str):
+        return value.replace(f"${{{identifier}}}", item).replace(
+            f"&{{{identifier}}}", re.sub(r"[^A-Za-z0-9]", "", item)
+        )
+    if isinstance(value, list):
+        return [_substitute_identifier(v, identifier, item) for v in value]
+    if isinstance(value, dict):
+        if value == {"Ref": identifier}:
+            return item
+        return {
+            _substitute_identifier(k, identifier, item): _substitute_identifier(v, identifier, item)
+            for k, v in value.items()
+        }
+    return value
+
+
+def expand_for_each(value: Any, collection_of, reserved: frozenset[str] = frozenset()) -> Any:
+    """`value` with every `Fn::ForEach::<Loop>: [Identifier, Collection, {OutputKey: OutputValue}]` replaced by one
+    OutputKey per item of the collection, as AWS::LanguageExtensions does (loops inside loops too).
+    `collection_of` evaluates a loop's Collection (a list, or a Ref to a CommaDelimitedList parameter). Two
+    keys coming out the same (two cameras whose names differ only by dashes) are refused, as CloudFormation
+    refuses the template, and so is a loop named like one of `reserved` (the parameters and logical ids)."""
+    if isinstance(value, list):
+        return [expand_for_each(v, collection_of, reserved) for v in value]
+    if not isinstance(value, dict):
+        return value
+    expanded: dict[str, Any] = {}
+
+    def add(key: str, item: Any, origin: str) -> None:
+        if key in expanded:
+            raise ValueError(f"{origin} makes {key!r}, which the template already has: logical ids must be unique")
+        expanded[key] = item
+
+    for key, item in value.items():
+        if not key.startswith(_FOR_EACH):
+            add(key, expand_for_each(item, collection_of, reserved), key)
+            continue
+        if key.removeprefix(_FOR_EACH) in reserved:
+            raise ValueError(f"{key}: a loop's name must differ from every parameter and logical id")
+        identifier, collection, fragment = item
+        for element in collection_of(collection):
+            copy_ = _substitute_identifier(fragment, identifier, str(element))
+            for out_key, out_value in expand_for_each(copy_, collection_of, reserved).items():
+                add(out_key, out_value, f"{key} with {identifier}={element!r}")
+    return expanded
+
+
 class Stack:
     """template.yaml deployed on moto (inside a `mock_aws` context, as conftest's `stack` fixture does, or with
     boto3 pointed at a moto server, as the local runtime does)."""
@@ -112,6 +167,8 @@ class Stack:
         self.name = name or f"gt{uuid.uuid4().hex[:8]}"
         self.template = load_template()
         self.parameters = self._parameter_values(parameters or {})
+        reserved = frozenset(self.template.get("Parameters", {})) | frozenset(self.template["Resources"])
+        self.template = expand_for_each(self.template, self._collection, reserved)
         self.conditions: dict[str, bool] = {}
         for condition in self.template.get("Conditions", {}):
             self._condition(condition)
@@ -135,13 +192,40 @@ class Stack:
                 value = [item.strip() for item in value.split(",")]
             if "AllowedValues" in spec and str(value) not in [str(v) for v in spec["AllowedValues"]]:
                 raise ValueError(f"parameter {name}={value!r} is not one of {spec['AllowedValues']}")
-            if "AllowedPattern" in spec and isinstance(value, str) and not re.fullmatch(spec["AllowedPattern"], value):
-                raise ValueError(f"parameter {name}={value!r} does not match {spec['AllowedPattern']}")
+            # CloudFormation checks a list's pattern against each of its items.
+            for item in value if isinstance(value, list) else [value]:
+                if (
+                    "AllowedPattern" in spec
+                    and isinstance(item, str)
+                    and not re.fullmatch(spec["AllowedPattern"], item)
+                ):
+                    raise ValueError(
+                        f"parameter {name}: {item!r} does not match {spec['AllowedPattern']}"
+                        + (f" ({spec['ConstraintDescription']})" if "ConstraintDescription" in spec else "")
+                    )
             values[name] = value
         unknown = set(overrides) - set(values)
         if unknown:
             raise ValueError(f"template.yaml has no parameters {sorted(unknown)}")
         return values
+
+    def _collection(self, collection: Any) -> list:
+        """A Fn::ForEach collection: a literal list, or a Ref to a list parameter (the forms CloudFormation takes)."""
+        if isinstance(collection, dict) and set(collection) == {"Ref"}:
+            if collection["Ref"] not in self.parameters:
+                raise ValueError(f"Fn::ForEach over {collection['Ref']}, which is not a parameter")
+            collection = self.parameters[collection["Ref"]]
+        if not isinstance(collection, list):
+            raise ValueError(f"Fn::ForEach needs a list, got {collection!r}")
+        return collection
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs (those whose condition holds), as `describe-stacks` lists them."""
+        return {
+            key: self.resolve(output["Value"])
+            for key, output in self.template.get("Outputs", {}).items()
+            if "Condition" not in output or self._condition(output["Condition"])
+        }
 
     def _condition(self, name: str) -> bool:
         if name not in self.conditions:
@@ -209,7 +293,8 @@ class Stack:
     def _function(self, name: str, arg: Any) -> Any:
         if name == "GetAtt":
             logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.get_att(logical_id, attribute)
+            # AWS::LanguageExtensions lets the logical id be a Fn::Sub (`!GetAtt [!Sub "&{Camera}VideoStream", Arn]`).
+            return self.get_att(self.resolve(logical_id), self.resolve(attribute))
         if name == "Sub":
             if isinstance(arg, list):
                 text, variables = arg
@@ -292,14 +377,18 @@ class Stack:
         return import_function(self.function_code_dir(logical_id), monkeypatch)
 
 
-# Resources SAM's transform adds for a function's events, named <function><event>, that a template may
-# reference (e.g. a queue policy naming the rule that sends to it); they deploy as placeholders.
+# Resources SAM's transform adds that a template may reference; they deploy as placeholders: a function's
+# events, named <function><event> (e.g. a queue policy naming the rule that sends to it), and the role of a
+# function or state machine without its own Role, named <function>Role (a per-camera policy attached to it).
 _SAM_EVENT_RESOURCE_TYPES = {"EventBridgeRule": "AWS::Events::Rule", "Schedule": "AWS::Events::Rule"}
+_SAM_ROLE_OWNERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 
 def _sam_generated_resources(resources: dict[str, dict]) -> dict[str, dict]:
     generated = {}
     for logical_id, resource in resources.items():
+        if resource["Type"] in _SAM_ROLE_OWNERS and "Role" not in resource.get("Properties", {}):
+            generated[f"{logical_id}Role"] = {"Type": "AWS::IAM::Role"}
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
@@ -408,7 +497,9 @@ def _create_queue(stack: Stack, logical_id: str, properties: dict) -> tuple[Any,
 def _create_data_stream(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("Name", stack.physical_name(logical_id))
     kinesis = stack.client("kinesis")
-    kinesis.create_stream(StreamName=name, StreamModeDetails=properties.get("StreamModeDetails", {}))
+    mode = properties.get("StreamModeDetails", {"StreamMode": "PROVISIONED"})
+    shards = {"ShardCount": int(properties["ShardCount"])} if "ShardCount" in properties else {}
+    kinesis.create_stream(StreamName=name, StreamModeDetails=mode, **shards)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     return name, {"Arn": arn}
 

@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$STACK" ] || die "--stack is required (the Greeter stack's name)"
-[ -n "$CAMERA" ] || die "--camera is required (Camera1, Camera2 or Camera3 of the stack, e.g. entrance)"
+[ -n "$CAMERA" ] || die "--camera is required (one name of the stack's Cameras parameter, e.g. entrance)"
 [ -n "$REGION" ] || die "--region is required (or set AWS_REGION)"
 case "$METHOD" in iot-certificate | access-keys) ;; *) die "--method must be iot-certificate or access-keys" ;; esac
 command -v aws >/dev/null || die "the AWS CLI (aws) is not installed"
@@ -53,7 +53,7 @@ output() {
 
 echo "Camera $CAMERA of stack $STACK: stream $STREAM in $REGION"
 aws kinesisvideo describe-stream --stream-name "$STREAM" --query StreamInfo.StreamARN --output text >/dev/null ||
-  die "stream $STREAM does not exist: is $CAMERA one of the stack's Camera1/2/3 parameters?"
+  die "stream $STREAM does not exist: is $CAMERA in the stack's Cameras parameter (its CameraNames output: $(output CameraNames))?"
 DETECTION_MODE="$(output DetectionMode)"
 CROPS_BUCKET="$(output CropsBucketName)"
 

@@ -132,9 +132,23 @@ def _substitute(value, parameters: dict):
     return value
 
 
+def attached_policies(stack: Stack, role: str) -> list[dict]:
+    """The policy documents of the AWS::IAM::RolePolicy / AWS::IAM::Policy resources attached to a role of the
+    template (each camera's own permissions are such a policy, one per camera)."""
+    documents = []
+    for resource in stack.resources.values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::RolePolicy" and properties["RoleName"] == {"Ref": role}:
+            documents.append(stack.resolve(properties["PolicyDocument"]))
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in properties.get("Roles", []):
+            documents.append(stack.resolve(properties["PolicyDocument"]))
+    return documents
+
+
 def function_policy(stack: Stack, logical_id: str) -> list[dict]:
-    """The IAM statements the template gives a function (inline statements and SAM policy templates)."""
-    statements = []
+    """The IAM statements the template gives a function or state machine: inline statements, SAM policy templates
+    and the policies attached to the role SAM makes for it (<logical id>Role)."""
+    statements = [s for document in attached_policies(stack, f"{logical_id}Role") for s in document["Statement"]]
     for policy in stack.resources[logical_id]["Properties"].get("Policies", []):
         if isinstance(policy, str):
             continue  # an AWS managed policy by name; the security test forbids broad ones

@@ -24,7 +24,7 @@ def test_template_resources_exist_on_moto_with_the_templates_keys(stack):
 def test_stream_processors_exist_only_in_stream_processor_mode(stack_factory, rekognition):
     stack_factory(DetectionMode="FrameSearch")
     assert rekognition.processors == {}
-    stack = stack_factory(DetectionMode="StreamProcessor", Camera2="till")
+    stack = stack_factory(DetectionMode="StreamProcessor", Cameras="entrance,till")
     assert sorted(rekognition.processors) == [f"{stack.name}-entrance", f"{stack.name}-till"]
     settings = rekognition.processors[f"{stack.name}-entrance"].settings
     assert settings["Settings"]["FaceSearch"]["FaceMatchThreshold"] == 85

@@ -26,7 +26,8 @@ RESOURCELESS_ACTIONS = {
 
 @pytest.fixture(params=["FrameSearch", "StreamProcessor"])
 def template(request, aws):
-    stack = Stack({"AlertEmails": "a@example.com,b@example.com", "DetectionMode": request.param, "Camera2": "till"})
+    parameters = {"AlertEmails": "a@example.com,b@example.com", "Cameras": "entrance,till"}
+    stack = Stack({**parameters, "DetectionMode": request.param})
     return stack
 
 
@@ -95,7 +96,7 @@ def _statements(stack):
                     documents.append(policy)
         if resource["Type"] == "AWS::IAM::Role":
             documents += [p["PolicyDocument"] for p in properties.get("Policies", [])]
-        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
             documents.append(properties["PolicyDocument"])
         for document in documents:
             for statement in stack.resolve(document)["Statement"]:

@@ -137,7 +137,7 @@ def test_no_search_while_detection_is_stopped(frame_search, registered, rekognit
 
 
 def test_detection_state_is_per_camera(frame_search_factory, registered_factory, rekognition):
-    frame_search = frame_search_factory(Camera2="till")
+    frame_search = frame_search_factory(Cameras="entrance,till")
     registered_factory(frame_search)
     frame_search.set_detection("STOPPED", camera="entrance")
 
@@ -150,7 +150,7 @@ def test_detection_state_is_per_camera(frame_search_factory, registered_factory,
 def test_the_searches_per_minute_cap_drops_and_counts_the_excess(
     frame_search_factory, registered_factory, rekognition, capsys
 ):
-    frame_search = frame_search_factory(SearchesPerMinutePerCamera=2, Camera2="till")
+    frame_search = frame_search_factory(SearchesPerMinutePerCamera=2, Cameras="entrance,till")
     registered_factory(frame_search)
     if time.time() % 60 > 55:  # keep the three crops inside one minute
         time.sleep(60 - time.time() % 60 + 0.1)

@@ -111,7 +111,7 @@ def pipeline_factory(stack_factory, monkeypatch, lambda_context, clock):
 
 @pytest.fixture
 def pipeline(pipeline_factory) -> Pipeline:
-    return pipeline_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", Camera2="till")
+    return pipeline_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", Cameras="entrance,till")
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def test_definition_passes_cfn_lints_state_machine_rules_as_written():
 
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_definition_passes_cfn_lint_with_each_modes_real_values(aws, mode):
-    stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode, "Camera2": "till"})
+    stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode, "Cameras": "entrance,till"})
     values = {key: str(value) for key, value in stack.resolve(template_substitutions()).items()}
     substituted = PLACEHOLDER.sub(lambda m: values[m.group(1)], ASL_FILE.read_text())
     assert cfn_lint(json.loads(substituted), {}) == []

@@ -2,37 +2,22 @@
 detection mode, and the other mode's resources are not granted (the table or the processors don't exist).
 
 The calls come from the ASL file's Task states (with the template's DefinitionSubstitutions applied);
-the policies are the state machine's inline statements plus SAM's policy templates, expanded from
-samtranslator's own definitions. A permission missing from the template fails here, not in a store.
+the policies are the state machine's inline statements, SAM's policy templates (expanded from
+samtranslator's own definitions) and each camera's policy attached to its role (tests/iam.py). A permission
+missing from the template fails here, not in a store.
 """
 
-import json
 import re
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 import pytest
-import samtranslator
+from iam import function_policy
 from stack import ACCOUNT, REGION, ROOT, Stack
 
 ASL_FILE = ROOT / "statemachines" / "store_hours.asl.json"
-SAM_TEMPLATES = json.loads(
-    (Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json").read_text()
-)["Templates"]
 
 
-def policy_statements(stack: Stack, logical_id: str) -> list[dict]:
-    statements = []
-    for policy in stack.template["Resources"][logical_id]["Properties"]["Policies"]:
-        if "Statement" in policy:
-            statements += stack.resolve(policy)["Statement"]
-            continue
-        ((name, arguments),) = policy.items()
-        definition = json.dumps(SAM_TEMPLATES[name]["Definition"])
-        for parameter, value in stack.resolve(arguments).items():
-            definition = definition.replace(json.dumps({"Ref": parameter}), json.dumps(value))
-        statements += stack.resolve(json.loads(definition))["Statement"]
-    return statements
+policy_statements = function_policy
 
 
 def allowed(statements: list[dict], action: str, resource: str) -> bool:
@@ -81,7 +66,7 @@ def calls_of_the_state_machine(stack: Stack, mode: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_every_call_the_state_machine_makes_is_allowed(aws, mode):
-    stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode, "Camera2": "till"})
+    stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode, "Cameras": "entrance,till"})
     statements = policy_statements(stack, "StoreHoursStateMachine")
     calls = calls_of_the_state_machine(stack, mode)
     assert {action for action, _ in calls} >= {"lambda:InvokeFunction", "sns:Publish", "scheduler:UpdateSchedule"}

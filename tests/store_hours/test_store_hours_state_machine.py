@@ -117,7 +117,7 @@ def test_throttling_that_never_ends_is_reported(store):
 
 
 def test_cameras_where_one_fails_notifies_ops_about_that_one_and_fails_the_run(store_hours_factory):
-    store = store_hours_factory(Camera2="till", Camera3="back-door")
+    store = store_hours_factory(Cameras="entrance,till,back-door")
     store.rekognition.processor_outcome[store.processor("till")] = "FAILED"
     run = store.run({"trigger": "opening"}, at=MONDAY_OPENING)
     assert run.status == "FAILED" and run.error == "CamerasNotInWantedState"
@@ -298,7 +298,7 @@ def test_schedules_that_cannot_be_kept_fail_the_run_after_the_cameras_are_done(s
 
 # ---------------------------------------------------------------------- frame-search mode
 def test_frame_search_mode_switches_detection_in_the_state_table(store_hours_factory):
-    store = store_hours_factory(DetectionMode="FrameSearch", Camera2="till", Camera3="back-door")
+    store = store_hours_factory(DetectionMode="FrameSearch", Cameras="entrance,till,back-door")
     opening = store.run({"trigger": "opening"}, at=MONDAY_OPENING)
     assert opening.status == "SUCCEEDED"
     assert sorted(cameras(opening)) == ["back-door", "entrance", "till"]

@@ -1,0 +1,94 @@
+"""bench/monthly_bill.py prices what template.yaml deploys, and the detection stream's capacity is a choice."""
+
+import importlib
+
+import boto3
+import pytest
+from stack import ROOT, Stack, load_template
+
+
+@pytest.fixture(scope="module")
+def bench():
+    import sys
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # as `python -m bench.monthly_bill` from the repository root
+    return importlib.import_module("bench.monthly_bill")
+
+
+def _every_store(bench):
+    for mode in ("FrameSearch", "StreamProcessor"):
+        for cameras in (1, 3, 6) if "Cameras" in load_template()["Parameters"] else (1, 3):
+            yield bench.Store(visitors=300, cameras=cameras, mode=mode)
+
+
+def test_every_resource_type_the_template_can_deploy_has_a_price_or_is_known_to_be_free(bench):
+    declared = {resource["Type"] for resource in load_template()["Resources"].values() if "Type" in resource}
+    for store in _every_store(bench):
+        declared |= {resource["Type"] for resource in bench.plan_for(store).resources.values()}
+    unknown = declared - bench.BILLED_TYPES - bench.FREE_TYPES
+    assert not unknown, f"add a price (BILLED_TYPES and bill()) or FREE_TYPES entry for {sorted(unknown)}"
+    assert not bench.BILLED_TYPES & bench.FREE_TYPES
+
+
+def test_a_type_the_price_table_does_not_know_stops_the_bill_rather_than_pricing_it_at_zero(bench, monkeypatch):
+    monkeypatch.setattr(bench, "FREE_TYPES", bench.FREE_TYPES - {"AWS::SNS::TopicPolicy"})
+    with pytest.raises(KeyError, match="AWS::SNS::TopicPolicy"):
+        bench.bill(bench.Store())
+
+
+def test_every_function_of_the_template_has_a_usage_model(bench):
+    for store in _every_store(bench):
+        functions = bench.plan_for(store).of_type("AWS::Serverless::Function", "AWS::Lambda::Function")
+        assert set(functions) <= set(bench.FUNCTION_USAGE), store.label
+
+
+def test_every_price_names_its_source_and_the_day_it_was_read(bench):
+    from bench.prices import PRICES
+
+    for key, price in PRICES.items():
+        assert price.usd > 0 and price.per >= 1, key
+        assert "aws.amazon.com" in price.source or "AWS" in price.source, key
+        assert len(price.read_on) == 10 and price.read_on.startswith("20"), key
+
+
+def test_the_bill_follows_the_template_resources_camera_count_and_mode(bench):
+    typical = bench.bill(bench.Store())
+    services = {line.service for line in typical}
+    assert "Rekognition SearchFacesByImage" in services
+    assert "Rekognition stream processors" not in services  # FrameSearch deploys no processor
+    assert {"Kinesis Video ingest", "CloudWatch alarms", "KMS", "Lambda MatchFunction"} <= services
+
+    processor = bench.bill(bench.Store(mode="StreamProcessor", cameras=3))
+    minutes = next(line for line in processor if line.service == "Rekognition stream processors")
+    assert minutes.usd == pytest.approx(3 * 12 * 60 * 30 * 0.12)  # three processors, opening hours only
+    video = next(line for line in processor if line.service == "Kinesis Video ingest")
+    one_camera = next(line for line in bench.bill(bench.Store(mode="StreamProcessor")) if line.service == video.service)
+    assert video.usd == pytest.approx(3 * one_camera.usd)
+    assert bench.total(processor) == pytest.approx(sum(line.usd for line in processor))
+
+
+def test_the_detection_stream_is_one_provisioned_shard_by_default_and_on_demand_on_request(bench):
+    provisioned = next(line for line in bench.bill(bench.Store()) if line.service.startswith("Kinesis Data Streams"))
+    assert provisioned.usd == pytest.approx(730 * 0.015 + bench.activity(bench.Store())["detection_records"] * 0.014e-6)
+    assert "provisioned: 1 shard" in provisioned.basis
+
+
+def test_the_template_builds_the_detection_stream_with_the_chosen_capacity(aws):
+    def summary(**parameters):
+        stack = Stack({"AlertEmails": "staff@example.com", **parameters})
+        kinesis = boto3.client("kinesis", region_name="eu-west-1")
+        return kinesis.describe_stream_summary(StreamName=stack.ref("DetectionStream"))["StreamDescriptionSummary"]
+
+    one_shard = summary()
+    assert one_shard["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
+    assert one_shard["OpenShardCount"] == 1
+    assert summary(DetectionStreamCapacity="OnDemand")["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+
+
+def test_the_report_has_every_store_size_both_modes_and_the_chain(bench, tmp_path):
+    text = bench.main(["--stores", "100", "--output", str(tmp_path / "bill.md")])
+    for heading in ("100 visitors/day", "300 visitors/day", "3,000 visitors/day", "A chain of 100 stores"):
+        assert heading in text
+    assert "| FrameSearch " in text and "| StreamProcessor " in text
+    assert (tmp_path / "bill.md").read_text().strip() == text.strip()
