@@ -111,6 +111,8 @@ FUNCTION_USAGE: dict[str, FunctionUsage] = {
     "RegistrationFunction": FunctionUsage(_api_requests, seconds=0.3, log_bytes=2000),
     "StoreHoursFunction": FunctionUsage(_store_hours_runs, seconds=0.1, log_bytes=1000),
     "CameraHeartbeatFunction": FunctionUsage(_heartbeats, seconds=0.05, log_bytes=800),
+    # Runs once per deploy (uploads the staff app): a couple of deploys a month at most.
+    "StaffAppSiteFunction": FunctionUsage(lambda s, a: 2, seconds=5.0, log_bytes=2000),
 }
 
 # Resource types that cost nothing by themselves (what they do is billed where it happens).
