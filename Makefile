@@ -58,6 +58,7 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector
 	$(BIN)/python -m bench.monthly_bill
+	$(BIN)/python -m bench.staff_app
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache staff-app/node_modules staff-app/dist test-results

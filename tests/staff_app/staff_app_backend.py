@@ -40,6 +40,17 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
+from local.stack import load_template as _template  # noqa: E402
+
+# Powertools reads its settings when the shared layer is first imported: the template's Globals, as in Lambda.
+os.environ.update(
+    {
+        name: str(value)
+        for name, value in _template()["Globals"]["Function"]["Environment"]["Variables"].items()
+        if name.startswith("POWERTOOLS_")
+    }
+)
+
 import boto3  # noqa: E402
 import moto.cognitoidp  # noqa: E402
 from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
@@ -356,6 +367,8 @@ class Front(BaseHTTPRequestHandler):
             int(backend.stack.parameters["AlertCooldownMinutes"]) * 60,
         )
         visit_id, seen_at = str(uuid.uuid4()), time.time()
+        if request.get("new_visit"):  # the previous visit ended (the person was away longer than the cooldown)
+            ledger.table.delete_item(Key={"person_id": person["person_id"]})
         ledger.claim(person["person_id"], visit_id, request.get("camera", "entrance"), seen_at)
         ledger.mark_sent(person["person_id"], visit_id)
         decided_at = time.time()
@@ -416,6 +429,9 @@ def main() -> None:
     Front.origin = f"http://127.0.0.1:{server.server_address[1]}"
     Front.csp = content_security_policy([f"ws://{backend.events.realtime_host}"], [])
     print(json.dumps({"url": Front.origin}), flush=True)
+    # Nobody reads this process's stdout after the first line: the functions' logs go to stderr when
+    # GREETER_BACKEND_LOGS is set, else nowhere (a full pipe would stall every request).
+    os.dup2(2 if os.environ.get("GREETER_BACKEND_LOGS") else os.open(os.devnull, os.O_WRONLY), 1)
     server.serve_forever()
 
 

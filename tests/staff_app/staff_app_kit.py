@@ -111,9 +111,10 @@ def photo_file(photo: bytes, name: str = "photo.jpg") -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": photo}
 
 
-def arrival(backend: Backend, name: str, camera: str = "entrance", similarity: float = 97.5) -> dict:
+def arrival(backend: Backend, name: str, camera: str = "entrance", similarity: float = 97.5, new_visit=False) -> dict:
     """The match function's decision to greet `name`: the visit is claimed and the arrival published."""
-    return backend._call("POST", "/_test/arrival", {"name": name, "camera": camera, "similarity": similarity})
+    request = {"name": name, "camera": camera, "similarity": similarity, "new_visit": new_visit}
+    return backend._call("POST", "/_test/arrival", request)
 
 
 def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> None:

@@ -123,7 +123,7 @@ function card(visit) {
   });
   return h(
     "li",
-    { class: `card${visit.acknowledged_by ? " taken" : ""}`, "aria-label": `${visit.name} arrived` },
+    { class: `card${visit.acknowledged_by ? " taken" : ""}`, "aria-label": `${visit.name} arrived`, dataset: { visit: visit.visit_id } },
     visit.photo_url ? h("img", { src: visit.photo_url, alt: `Registered photo of ${visit.name}` }) : h("div", { class: "thumb", "aria-hidden": "true" }),
     h("div", {},
       h("h3", {}, visit.name),
