@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from staff_app_kit import ROOT, Backend, webcam_y4m
 
 CHROMIUM = os.environ.get("GREETER_CHROMIUM", "/usr/bin/chromium")
+# expect() waits by itself; a registration runs real face models, and CI's two cores may be busy.
+expect.set_options(timeout=15_000)
 SCREENS = ROOT / "test-results" / "screens"
 
 
@@ -31,7 +34,8 @@ def webcam(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(webcam) -> dict:
+def browser_type_launch_args(webcam, _backend_started) -> dict:
+    # Asking for _backend_started here starts the back end (seconds of imports) while Chromium launches.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)")
     return {
@@ -59,21 +63,24 @@ def browser_context_args() -> dict:
 
 
 @pytest.fixture(scope="session")
-def _backend_process(staff_app_dist):
+def _backend_started(staff_app_dist):
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("staff_app_backend.py"))],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    try:
-        line = process.stdout.readline()
-        if not line:
-            pytest.fail(f"the app's back end did not start (exit {process.wait()})")
-        yield json.loads(line)["url"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    yield process
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _backend_process(_backend_started) -> str:
+    line = _backend_started.stdout.readline()
+    if not line:
+        pytest.fail(f"the app's back end did not start (exit {_backend_started.wait()})")
+    return json.loads(line)["url"]
 
 
 @pytest.fixture
