@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plu
 	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config \
 	chromium nodejs
 
-.PHONY: setup system-packages staff-app test lint build demo bench clean
+.PHONY: setup system-packages staff-app test lint build demo bench env-json clean
 
 setup: system-packages $(BIN)/pytest staff-app ## Install everything the tests, linters, demo and benchmarks need.
 
@@ -38,8 +38,8 @@ $(BIN)/pytest: requirements-dev.txt layers/common/requirements.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-test: ## Run the whole offline test suite.
-	$(BIN)/pytest
+test: ## Run the whole offline test suite, on every core (pytest-xdist).
+	$(BIN)/pytest -n auto
 
 lint: ## Static checks: ruff, cfn-lint, sam validate --lint.
 	$(BIN)/ruff check .
@@ -59,6 +59,10 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.detector
 	$(BIN)/python -m bench.monthly_bill
 	$(BIN)/python -m bench.staff_app
+
+STACK ?= greeter
+env-json: ## env.json for `sam local invoke --env-vars env.json`, from the deployed stack (STACK=greeter REGION=...).
+	$(BIN)/python tools/env_json.py --stack $(STACK) $(if $(REGION),--region $(REGION))
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache staff-app/node_modules staff-app/dist test-results

@@ -1,33 +1,47 @@
 """The local demo: Greeter's pipeline on your machine, two people, one recorded visit, the emails it sends.
 
-    python -m bench.demo                      # from the repository root (make demo); writes demo-output/
-    python -m bench.demo --frames             # also list what Rekognition found in each frame
-    python -m bench.demo --output /tmp/greeter
+    make demo                                             # writes demo-output/
+    .venv/bin/python -m bench.demo --frames               # also list what was found in each frame
+    .venv/bin/python -m bench.demo --mode StreamProcessor # the other detection mode
+    .venv/bin/python -m bench.demo --output /tmp/greeter
 
-No AWS account, no network. template.yaml is stood up on moto (tests/stack.py) with the shared Rekognition
-fake, whose faces come from real pixels (OpenCV's YuNet and SFace models). The demo then:
+No AWS account, no network. template.yaml is stood up on moto (local/stack.py) with the shared Rekognition
+fake, whose faces come from real pixels (OpenCV's YuNet and SFace models), in the detection mode asked for:
+FrameSearch, the template's default, unless --mode says otherwise. The demo then:
 1. registers two sample people: a people-table row each, and their face indexed in the face collection from
    a real photo (scikit-image's `astronaut` and `camera` photos);
 2. films a visit of two minutes at two cameras: frames composed from edited copies of those photos (moved,
    scaled, flipped, darker, tilted, blurred), a stranger (a face from scikit-image's LFW sample), empty frames;
-3. plays the stream processor's part for each frame: DetectFaces, then SearchFacesByImage on each face found,
-   turned into the record a stream processor writes to the detection stream;
+3. detects as the mode does, frame by frame:
+   - FrameSearch: the camera's own face detector (pi/greeter_camera/faces.py, YuNet) finds the faces and cuts
+     the crops the camera would upload; each goes to the crops bucket under the camera's key and through the
+     real frame-search function (the EventBridge event S3 sends), which searches it and writes its record to
+     the detection stream. The recorded frames are seconds apart, so every face found is sent (the camera's
+     per-face rate limit, tested in tests/pi, only holds back faces seen again within seconds);
+   - StreamProcessor: plays the stream processor's part: DetectFaces, then SearchFacesByImage on each face
+     found, turned into the record a stream processor writes to the detection stream;
 4. replays those records through the real match function, as Lambda's Kinesis trigger would (1-second
    batches), and shows the emails SNS would send: printed here and written as .eml files you can open in a
    mail client. The frames are written too (frames/), so you can see what the cameras saw.
+Both functions run on a clock set to the moment of each frame, as if the visit were happening now.
 The video link in an email points at moto's stand-in for Kinesis Video Streams: there is no video behind it.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import email
+import json
 import re
 import sys
 import time
+import types
 import unicodedata
+import uuid
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -43,12 +57,17 @@ from skimage import data
 from bench.harness import (
     REGION,
     ROOT,
+    DetectionSettings,
     KinesisEventSource,
     LambdaContext,
     Stack,
+    crop_face,
+    crop_object_key,
     emitted_metrics,
+    encode_jpeg,
     face_search_record,
     function_output,
+    load_face_detector,
     offline_aws,
     register_person,
     sent_emails,
@@ -60,8 +79,11 @@ STACK_PARAMETERS = {
     "StoreName": "Casa Lisboa",
     "StoreTimeZone": "Europe/Lisbon",
     "Cameras": "entrance,till",
-    "DetectionMode": "StreamProcessor",
 }
+MODES = ("FrameSearch", "StreamProcessor")  # the template's default first
+CROP_EVENT = ROOT / "events" / "frame-search-crop.json"  # the EventBridge event S3 sends for an uploaded crop
+UPLOAD_SECONDS = 0.4  # from the frame to the crop's upload
+OUTCOME_WORDS = {"CropsMatched": "a registered face", "CropsUnknownFace": "a face matching nobody"}
 SENDER = "Greeter <no-reply@sns.amazonaws.com>"  # SNS email: the topic's DisplayName, AWS's sender address
 SNS_FOOTER = (
     "\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit the link below "
@@ -237,6 +259,44 @@ def stream_processor_record(frame: np.ndarray, stream_arn: str, at: float, colle
     return face_search_record(stream_arn, at, faces, frame_offset=0.0)
 
 
+class FrameSearchCamera:
+    """A camera in FrameSearch mode and the frame-search function behind it: the camera's detector cuts the
+    crops, each is uploaded under the camera's key, and the real function handles S3's event for it."""
+
+    def __init__(self, stack: Stack, monkeypatch: pytest.MonkeyPatch, clock: _Clock) -> None:
+        self.stack = stack
+        self.bucket = stack.ref("CropsBucket")
+        # The camera's settings as camera.env gives them (pi/provision-camera.sh writes the stack's values).
+        self.settings = {
+            camera: DetectionSettings(crops_bucket=self.bucket, stream_name=f"{stack.name}-{camera}", region=REGION)
+            for camera in stack.parameters["Cameras"]
+        }
+        self.detector = load_face_detector(next(iter(self.settings.values())))
+        self.app = stack.load_function("FrameSearchFunction", monkeypatch)
+        # The function's `now` is the clock's: the crops are as fresh as if the visit were happening now.
+        search_module = sys.modules[type(self.app.crop_search).__module__]
+        monkeypatch.setattr(search_module, "time", types.SimpleNamespace(time=clock))
+        self.outcomes: list[str] = []
+
+    def send(self, frame: np.ndarray, camera: str, at: float) -> int:
+        """Crops, uploads and searches every face the camera's detector finds in the frame; how many it found."""
+        s3 = self.stack.client("s3")
+        settings = self.settings[camera]
+        faces = self.detector.detect(frame)
+        for face in faces:
+            crop, _ = crop_face(frame, face, settings.crop_margin)
+            key = crop_object_key(settings.stream_name, at)
+            s3.put_object(Bucket=self.bucket, Key=key, Body=encode_jpeg(crop, settings.jpeg_quality))
+            event = copy.deepcopy(json.loads(CROP_EVENT.read_text()))
+            event["id"] = str(uuid.uuid4())
+            event["time"] = datetime.fromtimestamp(at + UPLOAD_SECONDS + 1, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            event["resources"] = [f"arn:aws:s3:::{self.bucket}"]
+            event["detail"]["bucket"]["name"] = self.bucket
+            event["detail"]["object"]["key"] = key
+            self.outcomes.append(self.app.lambda_handler(event, LambdaContext())["outcome"])
+        return len(faces)
+
+
 # ---------------------------------------------------------------------- the emails
 def email_file(alert: dict, sent_at: float, recipient: str, subscription_arn: str, time_zone: str) -> EmailMessage:
     """The email SNS would deliver to one subscriber for one published alert (email protocol: subject and text)."""
@@ -259,7 +319,10 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------------- the demo
 @dataclass
 class DemoResult:
+    mode: str
     frames: int
+    crops: int  # FrameSearch: the crops the cameras uploaded (0 in StreamProcessor mode)
+    crop_outcomes: dict[str, int]  # FrameSearch: what the frame-search function answered, e.g. {"CropsMatched": 18}
     faces: int
     matched: int
     emails: list[Path]
@@ -279,16 +342,19 @@ class _Clock:
         return self.at
 
 
-def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> DemoResult:
+def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print, mode: str = MODES[0]) -> DemoResult:
     started = time.time()
-    echo("Standing Greeter up on moto from template.yaml, registering two people, filming a two-minute visit...")
+    echo(
+        f"Standing Greeter up on moto from template.yaml in {mode} mode, registering two people, "
+        "filming a two-minute visit..."
+    )
     visit_start = float(int(started - VISIT[-1].second - 30))  # the visit ended half a minute ago
     for old in [*output.glob("*.eml"), *(output / "frames").glob("*.jpg")]:
         old.unlink()
     (output / "frames").mkdir(parents=True, exist_ok=True)
 
     with offline_aws(), pytest.MonkeyPatch.context() as monkeypatch:
-        stack = Stack(STACK_PARAMETERS, name="greeter-demo").deploy()
+        stack = Stack({**STACK_PARAMETERS, "DetectionMode": mode}, name="greeter-demo").deploy()
         collection = stack.ref("FaceCollection")
         threshold = float(stack.parameters["MatchThreshold"])
         zone = stack.parameters["StoreTimeZone"]
@@ -306,7 +372,8 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> De
             face_ids = tuple(record["Face"]["FaceId"] for record in indexed["FaceRecords"])
             register_person(stack, person.person_id, person.name, notes=person.notes, face_ids=face_ids)
 
-        # 2-3. The recorded visit, analysed frame by frame as the stream processor would.
+        # 2-4. The recorded visit, detected frame by frame as the mode does, and the real match function on the
+        # records, delivered as Lambda's Kinesis trigger would (one batch per second with records in it).
         video = {
             camera: stack.client("kinesisvideo").describe_stream(StreamName=f"{stack.name}-{camera}")["StreamInfo"][
                 "StreamARN"
@@ -315,33 +382,37 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> De
         }
         heads = {key: person.head() for key, person in PEOPLE.items()} | {"stranger": stranger_head()}
         names = {person.person_id: person.name for person in PEOPLE.values()}
-        records = []
-        for number, shot in enumerate(VISIT, start=1):
-            frame = film(shot, heads)
-            cv2.imwrite(str(output / "frames" / f"{number:02d}-{shot.second:05.1f}s-{shot.camera}.jpg"), frame)
-            at = visit_start + shot.second
-            record = stream_processor_record(frame, video[shot.camera], at, collection, threshold)
-            records.append((shot, record))
-            if show_frames:
-                found = [
-                    f"{names[m[0]['Face']['ExternalImageId']]} {m[0]['Similarity']:.1f}%"
-                    if (m := face["MatchedFaces"])
-                    else "a face matching nobody"
-                    for face in record["FaceSearchResponse"]
-                ]
-                echo(f"  {shot.second:5.1f}s  {shot.camera:<9} {', '.join(found) or 'nobody'}")
-
-        # 4. The real match function on the records, delivered as Lambda's Kinesis trigger would.
         clock = _Clock(visit_start)
+        camera = FrameSearchCamera(stack, monkeypatch, clock) if mode == "FrameSearch" else None
         app = stack.load_function("MatchFunction", monkeypatch)
         monkeypatch.setattr(app, "now", clock)
         source = KinesisEventSource(stack, app.lambda_handler, LambdaContext())
         alerts: list[tuple[dict, float]] = []
+        crops = 0
+        seen: list[str] = []
         with function_output() as function_log:
-            for index, (shot, record) in enumerate(records):
-                source.put(record, partition_key=shot.camera)
+            for number, shot in enumerate(VISIT, start=1):
+                frame = film(shot, heads)
+                cv2.imwrite(str(output / "frames" / f"{number:02d}-{shot.second:05.1f}s-{shot.camera}.jpg"), frame)
+                at = visit_start + shot.second
+                clock.at = at + UPLOAD_SECONDS
+                if camera is not None:
+                    before = len(camera.outcomes)
+                    crops += camera.send(frame, shot.camera, at)
+                    found = [OUTCOME_WORDS.get(o, o) for o in camera.outcomes[before:]]
+                else:
+                    record = stream_processor_record(frame, video[shot.camera], at, collection, threshold)
+                    source.put(record, partition_key=shot.camera)
+                    found = [
+                        f"{names[m[0]['Face']['ExternalImageId']]} {m[0]['Similarity']:.1f}%"
+                        if (m := face["MatchedFaces"])
+                        else "a face matching nobody"
+                        for face in record["FaceSearchResponse"]
+                    ]
+                # The functions' log lines go to function_log; the frames are listed once they are done.
+                seen.append(f"  {shot.second:5.1f}s  {shot.camera:<9} {', '.join(found) or 'nobody'}")
                 window_end = visit_start + (shot.second // BATCH_WINDOW + 1) * BATCH_WINDOW
-                following = records[index + 1][0].second if index + 1 < len(records) else None
+                following = VISIT[number].second if number < len(VISIT) else None
                 if following is not None and visit_start + following < window_end:
                     continue  # the next frame falls in the same batching window
                 clock.at = window_end
@@ -349,6 +420,10 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> De
                 source.drain()
                 alerts += [(alert, clock.at) for alert in sent_emails(stack)[before:]]
         metrics = emitted_metrics(function_log.getvalue())
+        if show_frames:
+            echo(f"What {'the frame-search function answered for each crop' if camera else 'Rekognition found'}:")
+            for line in seen:
+                echo(line)
 
         # SNS sends each confirmed email subscriber their own copy.
         subscriptions = boto3.client("sns", region_name=REGION).list_subscriptions_by_topic(
@@ -366,7 +441,10 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print) -> De
         stack_name, cooldown = stack.name, int(stack.parameters["AlertCooldownMinutes"])
 
     result = DemoResult(
+        mode=mode,
         frames=len(VISIT),
+        crops=crops,
+        crop_outcomes=dict(Counter(camera.outcomes)) if camera else {},
         faces=int(metrics.get("FacesDetected", 0)),
         matched=int(metrics.get("FacesMatched", 0)),
         emails=emails,
@@ -394,13 +472,24 @@ def _summarise(result: DemoResult, metrics: dict, output: Path, echo, seconds: f
         echo(body.split("\n--\n")[0].rstrip())  # without SNS's unsubscribe footer
         echo("")
     echo(
-        f"Greeter demo, on moto (template.yaml as stack {result.stack_name}; no AWS account): "
-        f"{PEOPLE['maria'].name} and {PEOPLE['joao'].name} registered with their photos."
+        f"Greeter demo, on moto (template.yaml as stack {result.stack_name}, DetectionMode={result.mode}; no AWS "
+        f"account): {PEOPLE['maria'].name} and {PEOPLE['joao'].name} registered with their photos."
     )
+    if result.mode == "FrameSearch":
+        detected = (
+            f"the cameras' face detector cut {result.crops} face crops from {result.frames} frames of 2 cameras over "
+            f"{VISIT[-1].second / 60:.0f} minutes and the frame-search function searched each; the match function got "
+        )
+        nobody = "frames with nobody sent nothing"
+    else:
+        detected = (
+            f"the stream processor's part analysed {result.frames} frames of 2 cameras over "
+            f"{VISIT[-1].second / 60:.0f} minutes; the match function got "
+        )
+        nobody = f"{empty} frames had nobody in them"
     echo(
-        f"Replayed {result.frames} frames from 2 cameras over {VISIT[-1].second / 60:.0f} minutes through the match "
-        f"function: {result.faces} faces, {result.matched} matched to a registered person, "
-        f"{strangers} matching nobody (strangers, a blurred face), {empty} frames with nobody."
+        f"Detection: {detected}{result.faces} faces, {result.matched} matched to a registered person, "
+        f"{strangers} matching nobody (strangers, a blurred face); {nobody}."
     )
     echo(
         f"Emails sent: {result.sent}; sightings kept quiet by the {result.cooldown_minutes}-minute cooldown: "
@@ -413,9 +502,12 @@ def _summarise(result: DemoResult, metrics: dict, output: Path, echo, seconds: f
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where the .eml files go (default {OUTPUT})")
-    parser.add_argument("--frames", action="store_true", help="list what Rekognition found in each frame")
+    parser.add_argument("--frames", action="store_true", help="list what was found in each frame")
+    parser.add_argument(
+        "--mode", choices=MODES, default=MODES[0], help=f"the stack's DetectionMode (default {MODES[0]})"
+    )
     args = parser.parse_args(argv)
-    run_demo(args.output.resolve(), show_frames=args.frames)
+    run_demo(args.output.resolve(), show_frames=args.frames, mode=args.mode)
 
 
 if __name__ == "__main__":

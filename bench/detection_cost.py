@@ -1,6 +1,6 @@
 """What detection costs per store-month in each mode, on the same simulated store days.
 
-    python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
+    .venv/bin/python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
 
 One entrance camera. A stream processor bills every minute it runs, whoever is in view; frame search
 pays per face crop the camera sends, and the camera sends a crop when it first sees a face and then
@@ -27,54 +27,27 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.prices import PRICES as ALL_PRICES
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-@dataclass(frozen=True)
-class Price:
-    usd: float  # for `per` units
-    per: int
-    unit: str
-    source: str
-
-    @property
-    def each(self) -> float:
-        return self.usd / self.per
-
-    def __str__(self) -> str:
-        usd = f"{self.usd:.10f}".rstrip("0").rstrip(".")
-        return f"${usd} per {self.per:,} {self.unit}" if self.per > 1 else f"${usd} per {self.unit}"
-
-
-# us-east-1 list prices. Read on the pages named; the stream processor's per-minute price could not be read
-# from the live pricing page here (it renders client-side), so it is the figure AWS quotes and the seeds agree on.
+# The prices this bench uses, from the one table every cost bench shares (bench/prices.py: source and date each).
 PRICES = {
-    "stream_face_search_minute": Price(
-        0.12,
-        1,
-        "minute of video a face-search stream processor analyses",
-        "aws.amazon.com/rekognition/pricing (Streaming Video Events, face search), as quoted in issue 7; seed 002 "
-        "gives $0.10-0.12/min, seed 003 $0.15/min in ap-northeast-1",
-    ),
-    "search_faces_by_image": Price(
-        0.001,
-        1,
-        "image (SearchFacesByImage; first 1M images a month)",
-        "aws.amazon.com/rekognition/pricing (Rekognition Image, first 1 million images: $0.0010 per image)",
-    ),
-    "face_storage": Price(
-        0.01, 1000, "faces stored for a month", "aws.amazon.com/rekognition/pricing (face metadata storage)"
-    ),
-    "kvs_consumed_gb": Price(
-        0.0085, 1, "GB of video read from Kinesis Video Streams", "aws.amazon.com/kinesis/video-streams/pricing"
-    ),
-    "s3_put": Price(0.005, 1000, "PUT requests (S3 Standard)", "aws.amazon.com/s3/pricing"),
-    "s3_get": Price(0.0004, 1000, "GET requests (Rekognition reading the crop)", "aws.amazon.com/s3/pricing"),
-    "lambda_request": Price(0.20, 1_000_000, "Lambda requests", "aws.amazon.com/lambda/pricing"),
-    "lambda_gb_second": Price(0.0000133334, 1, "GB-second of Lambda, arm64", "aws.amazon.com/lambda/pricing"),
-    "dynamodb_write": Price(0.625, 1_000_000, "on-demand write request units", "aws.amazon.com/dynamodb/pricing"),
-    "dynamodb_read": Price(0.125, 1_000_000, "on-demand read request units", "aws.amazon.com/dynamodb/pricing"),
-    "logs_gb": Price(0.50, 1, "GB of CloudWatch Logs ingested", "aws.amazon.com/cloudwatch/pricing"),
+    key: ALL_PRICES[key]
+    for key in (
+        "stream_face_search_minute",
+        "search_faces_by_image",
+        "face_storage",
+        "kvs_consumed_gb",
+        "s3_put",
+        "s3_get",
+        "lambda_request",
+        "lambda_gb_second",
+        "dynamodb_write",
+        "dynamodb_read",
+        "cw_logs_ingest_gb",
+    )
 }
 
 
@@ -301,7 +274,7 @@ def monthly_costs(days: list[DayResult], day: StoreDay, usage: CloudUsage) -> li
         Line(
             "CloudWatch Logs (frame search)",
             None,
-            crops * usage.log_bytes / 1e9 * p["logs_gb"],
+            crops * usage.log_bytes / 1e9 * p["cw_logs_ingest_gb"],
             f"~{usage.log_bytes / 1000:g} KB per crop",
         ),
     ]

@@ -1,7 +1,7 @@
 """How fast the camera's face detector runs on this machine: YuNet and the Haar fallback, side by side.
 
-    python -m bench.detector                 # from the repository root
-    python -m bench.detector --seconds 5     # longer runs, steadier figures
+    .venv/bin/python -m bench.detector                 # from the repository root
+    .venv/bin/python -m bench.detector --seconds 5     # longer runs, steadier figures
 
 Each detector runs on the same 1280x720 frame with one face in it (scikit-image's astronaut photo pasted into
 a scene), at the default detection width (320, a 320x180 copy of the frame) and at 640. A "frame" includes

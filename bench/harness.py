@@ -1,6 +1,6 @@
 """What the benchmark and the demo borrow from the test harness (tests/), and the little they add to it.
 
-Both run as `python -m bench.<name>` from the repository root, outside pytest. This module puts the shared
+Both run as `.venv/bin/python -m bench.<name>` from the repository root, outside pytest. This module puts the shared
 layer and tests/ on sys.path (as pyproject.toml does for pytest), and loads tests/conftest.py for what it sets
 before any AWS client exists (fake credentials, the region, POWERTOOLS_* settings) and for its LambdaContext.
 Everything AWS then runs on moto, with the shared Rekognition fake: no account, no network.
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "layers" / "common", ROOT / "tests"):
+for _path in (ROOT / "layers" / "common", ROOT / "tests", ROOT / "pi"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
@@ -44,6 +44,9 @@ from event_source import (  # noqa: E402, F401
 )
 from faults import FaultInjector  # noqa: E402, F401
 from faults import install as install_fault_injector  # noqa: E402, F401
+from greeter_camera.detection_settings import DetectionSettings  # noqa: E402, F401
+from greeter_camera.faces import crop_face, encode_jpeg, load_face_detector  # noqa: E402, F401
+from greeter_camera.uploader import crop_object_key  # noqa: E402, F401
 from helpers import emitted_metrics  # noqa: E402, F401
 from moto import mock_aws  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402

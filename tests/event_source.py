@@ -15,7 +15,7 @@ def face_search_record(
     faces: list[dict] | None = None,
     frame_offset: float = 0.0,
 ) -> dict:
-    """A record in the shape Rekognition's stream processor writes (seed 000), `faces` from `face()`."""
+    """A record in the shape Rekognition's stream processor writes (as AWS documents it), `faces` from `face()`."""
     return {
         "InputInformation": {
             "KinesisVideo": {
@@ -32,7 +32,7 @@ def face_search_record(
 
 
 def face(matches: list[tuple[str | None, float]] = (), left: float = 0.43) -> dict:
-    """One detected face and its matches [(person id or None, similarity)], shaped like seed 000's."""
+    """One detected face and its matches [(person id or None, similarity)], shaped like Rekognition's."""
     return {
         "DetectedFace": {
             "BoundingBox": {"Height": 0.075, "Width": 0.05625, "Left": left, "Top": 0.40833333},

@@ -4,12 +4,18 @@ import email
 from email import policy
 from email.utils import parsedate_to_datetime
 
+import pytest
+
 from bench import demo, match_pipeline
 
 
-def test_demo_writes_one_readable_email_per_registered_person(tmp_path):
-    result = demo.run_demo(tmp_path, echo=lambda *_: None)
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
+def test_demo_writes_one_readable_email_per_registered_person(tmp_path, mode):
+    lines = []
+    result = demo.run_demo(tmp_path, echo=lines.append, mode=mode)
 
+    assert result.mode == mode
+    assert f"DetectionMode={mode}" in "\n".join(lines)  # the demo says which mode it ran
     paths = sorted(tmp_path.glob("*.eml"))
     assert paths == result.emails
     messages = [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in paths]
@@ -25,12 +31,21 @@ def test_demo_writes_one_readable_email_per_registered_person(tmp_path):
         assert "Notes for staff:" in body
         assert [other for other in names if other != name and other in body] == []
     assert len(messages) == 2
-    # Every appearance of a registered person was found in the pixels by the Rekognition fake, except the
-    # motion-blurred one (under the threshold); all but the first of each person's stayed quiet.
-    appearances = sum(who in demo.PEOPLE and "blur" not in edit for shot in demo.VISIT for who, edit, *_ in shot.cast)
-    assert result.matched == appearances
-    assert (result.sent, result.suppressed) == (2, appearances - 2)
     assert len(list((tmp_path / "frames").glob("*.jpg"))) == result.frames == len(demo.VISIT)
+    appearances = sum(who in demo.PEOPLE and "blur" not in edit for shot in demo.VISIT for who, edit, *_ in shot.cast)
+    if mode == "StreamProcessor":
+        # Every appearance of a registered person was found in the pixels by the Rekognition fake, except the
+        # motion-blurred one (under the threshold); all but the first of each person's stayed quiet.
+        assert result.matched == appearances
+    else:
+        # The camera's detector sends a crop per face it finds (not the smallest, far faces); the frame-search
+        # function searches every one in time (none stale on the demo's clock) and the match function gets
+        # exactly its records.
+        assert set(result.crop_outcomes) == {"CropsMatched", "CropsUnknownFace"}
+        assert result.crops == result.faces == sum(result.crop_outcomes.values())
+        assert result.matched == result.crop_outcomes["CropsMatched"]
+        assert appearances * 0.75 <= result.matched <= appearances
+    assert (result.sent, result.suppressed) == (2, result.matched - 2)
 
 
 def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_matching_frame():

@@ -3,6 +3,8 @@ Fn::ForEach, and local/stack.py expands the loops as CloudFormation's AWS::Langu
 so every camera gets its stream, its processor (StreamProcessor mode) and permissions naming exactly its own
 stream and processor, never <stack>-* (which would also cover a store named <stack>-x)."""
 
+import json
+
 import pytest
 from iam import Call, allows, attached_policies, function_policy
 from stack import ACCOUNT, REGION, Stack
@@ -127,3 +129,26 @@ def test_every_alert_address_gets_a_subscription_however_many_there_are(stack_fa
 def test_a_malformed_alert_address_list_is_refused(aws, emails):
     with pytest.raises(ValueError, match="parameter AlertEmails: .* does not match .*name@example.com"):
         Stack({"AlertEmails": emails})
+
+
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
+def test_thirty_cameras_fit_iams_size_limit_for_a_roles_inline_policies(aws, mode):
+    # IAM caps the inline policies of one role at 10,240 characters in all (whitespace not counted); every
+    # camera adds one to the roles below. 30 cameras with long names in a long-named stack must still fit.
+    cameras = [f"camera-number-{n:02d}" for n in range(30)]
+    parameters = {"AlertEmails": "staff@example.com", "Cameras": ",".join(cameras), "DetectionMode": mode}
+    stack = Stack(parameters, name="greeter-a-long-store-name-lisbon")
+    roles = {"MatchFunction": "MatchFunctionRole"}
+    if mode == "FrameSearch":
+        roles["FrameSearchFunction"] = "FrameSearchFunctionRole"
+    else:
+        roles["StoreHoursStateMachine"] = "StoreHoursStateMachineRole"
+    for owner, role in roles.items():
+        own = {"Version": "2012-10-17", "Statement": function_policy(stack, owner)}
+        size = len(json.dumps(own, separators=(",", ":")))
+        assert len(attached_policies(stack, role)) == len(cameras)
+        assert size < 10_240, f"{role}: {size} characters of inline policy"
+    if mode == "StreamProcessor":
+        processor_role = stack.resolve(stack.resources["StreamProcessorRole"]["Properties"]["Policies"])
+        documents = [p["PolicyDocument"] for p in processor_role] + attached_policies(stack, "StreamProcessorRole")
+        assert sum(len(json.dumps(d, separators=(",", ":"))) for d in documents) < 10_240

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """greeter-staff: register, find, correct and erase people through Greeter's registration API.
 
-    python tools/greeter_staff.py --stack greeter sign-in --email maria@example.com
-    python tools/greeter_staff.py --stack greeter register photo.jpg --name "Ana Lima" \\
+    .venv/bin/python tools/greeter_staff.py --stack greeter sign-in --email maria@example.com
+    .venv/bin/python tools/greeter_staff.py --stack greeter register photo.jpg --name "Ana Lima" \\
         --consent-by "Ana Lima" --consent-version 2026-01
-    python tools/greeter_staff.py --stack greeter list
-    python tools/greeter_staff.py --stack greeter search someone.jpg
-    python tools/greeter_staff.py --stack greeter erase <person id>
+    .venv/bin/python tools/greeter_staff.py --stack greeter list
+    .venv/bin/python tools/greeter_staff.py --stack greeter search someone.jpg
+    .venv/bin/python tools/greeter_staff.py --stack greeter erase <person id>
 
 Needs Python 3.10+ and boto3. Signing in needs no AWS credentials (the staff account's email and password);
 --stack reads the API URL and client id from the stack's outputs, which does need read access to

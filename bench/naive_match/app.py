@@ -1,9 +1,10 @@
 """NAIVE CONSUMER, FOR THE BENCHMARK ONLY - not part of Greeter, never deployed.
 
-The match Lambda as the seeds write it (seed 001's match-to-email flow on seed 000/003's Kinesis trigger):
+The match Lambda as published Kinesis Video + Rekognition walkthroughs write it (a match-to-email flow on
+the stream processor's Kinesis trigger):
 for every record, for every face with a match, one DynamoDB GetItem for the person and one SNS Publish.
 No cooldown, no batching of reads, no partial batch response: every matching frame is an email.
-(Seed 003 also asks Kinesis Video for an HLS URL on every such frame; left out here, which flatters it.)
+(One of them also asks Kinesis Video for an HLS URL on every such frame; left out here, which flatters it.)
 
 `bench/match_pipeline.py` runs it on the same stream as Greeter's match function, with the same
 environment variables the template gives the match function.

@@ -79,7 +79,7 @@ def compose(
 
 
 class VideoLinks:
-    """On-demand HLS sessions around a moment (as seed 003 builds them), with endpoints cached per stream."""
+    """On-demand HLS sessions around a moment (GetHLSStreamingSessionURL), with endpoints cached per stream."""
 
     def __init__(self, session, link_hours: float):
         self._session = session

@@ -3,7 +3,7 @@ IT person can act on.
 
 The file is a systemd-style environment file: `KEY=value` lines, `#` comments, optional quotes.
 `load_config` checks every value on its own (syntax, ranges, combinations) and reports *all* problems at
-once, the frame-search settings (`detection_settings.DetectionSettings`, issue 7) included;
+once, the frame-search settings (`detection_settings.DetectionSettings`) included;
 `check_environment` then checks what only the Pi can tell (the camera device is there, the certificate
 files are readable, the GStreamer elements are installed).
 

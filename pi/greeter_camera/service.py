@@ -44,7 +44,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def make_sender(config: CameraConfig) -> Any:
-    """The frame-search sender (issue 7), uploading with the camera's own credentials; None when frame
+    """The frame-search sender, uploading with the camera's own credentials; None when frame
     search is off."""
     if config.detection is None:
         return None

@@ -8,7 +8,7 @@ import pytest
 from event_source import face, face_search_record
 from helpers import emitted_metrics
 
-SEED_000_RECORD = {  # the record in seed 000, as Rekognition wrote it (ExternalImageId made a person id)
+REKOGNITION_RECORD = {  # a record as Rekognition's stream processor writes it (ExternalImageId made a person id)
     "InputInformation": {
         "KinesisVideo": {
             "StreamArn": "arn:aws:kinesisvideo:eu-west-1:123456789012:stream/STREAM/1",
@@ -52,7 +52,7 @@ SEED_000_RECORD = {  # the record in seed 000, as Rekognition wrote it (External
 
 
 def _seed_record(pipeline) -> dict:
-    record = json.loads(json.dumps(SEED_000_RECORD))
+    record = json.loads(json.dumps(REKOGNITION_RECORD))
     video = record["InputInformation"]["KinesisVideo"]
     video["StreamArn"] = pipeline.stream_arn("entrance")
     video["ProducerTimestamp"] = pipeline.clock() - 2

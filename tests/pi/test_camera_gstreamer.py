@@ -102,7 +102,7 @@ def test_key_frame_interval_is_what_the_configuration_says(make_config, gst):
 
 
 class CollectingSender:
-    """Stands in for greeter_camera.detection.FrameSearchSender (issue 7): keeps what it is given."""
+    """Stands in for greeter_camera.detection.FrameSearchSender: keeps what it is given."""
 
     def __init__(self) -> None:
         self.frames: list[tuple[object, float]] = []

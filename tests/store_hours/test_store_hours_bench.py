@@ -20,7 +20,7 @@ def test_default_hours_cost_a_third_of_24_7():
     assert round(result["month"]["always_on"]) == 43800  # 365 days / 12
     assert round(result["month"]["store_hours"]) == 15645
     text = bench.report(result)
-    assert "| monthly cost at $0.12/min, us-east-1 (issue 5) | $1,877 | $5,256 | $3,379 |" in text
+    assert "| monthly cost at $0.12/min, us-east-1 | $1,877 | $5,256 | $3,379 |" in text
 
 
 def test_clock_change_weeks_count_their_real_minutes():

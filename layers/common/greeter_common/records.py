@@ -2,7 +2,7 @@
 
 Both detection modes produce it (the stream processor natively; the frame-search function by
 building it), and the match function consumes it, so this module is the contract between them.
-Field names follow Rekognition's output exactly (see the real records in seeds 000 and 003).
+Field names follow Rekognition's output exactly (as in the stream processor records AWS documents).
 Unknown extra fields are ignored, so a record from a newer Rekognition still parses.
 """
 
