@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT / "tests", ROOT / "layers" / "common", ROOT):
+for path in (ROOT / "tests", ROOT / "layers" / "common", ROOT, ROOT / "tests" / "staff_app"):
     sys.path.insert(0, str(path))
 
 os.environ.update(
@@ -61,6 +61,7 @@ from joserfc import jwt  # noqa: E402
 from joserfc.jwk import KeySet  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from stack import REGION, Stack, load_template  # noqa: E402
+from staff_app_totp import totp  # noqa: E402
 
 DIST = ROOT / "staff-app" / "dist"
 STACK_NAME = "greeterapp"
@@ -325,7 +326,23 @@ class Front(BaseHTTPRequestHandler):
                 backend.cognito.admin_set_user_password(
                     UserPoolId=backend.pool_id, Username=request["email"], Password=request["password"], Permanent=True
                 )
-            return self._json(201, {"email": request["email"]})
+            answer = {"email": request["email"]}
+            if request.get("totp"):  # what the staff member does once with an authenticator app
+                token = backend.cognito.admin_initiate_auth(
+                    UserPoolId=backend.pool_id,
+                    ClientId=backend.client_id,
+                    AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                    AuthParameters={"USERNAME": request["email"], "PASSWORD": request["password"]},
+                )["AuthenticationResult"]["AccessToken"]
+                secret = backend.cognito.associate_software_token(AccessToken=token)["SecretCode"]
+                backend.cognito.verify_software_token(AccessToken=token, UserCode=totp(secret))
+                backend.cognito.admin_set_user_mfa_preference(
+                    UserPoolId=backend.pool_id,
+                    Username=request["email"],
+                    SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+                )
+                answer["totp_secret"] = secret
+            return self._json(201, answer)
         if path == "/_test/stored" and method == "GET":
             table = boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("PeopleTable"))
             people = table.scan()["Items"]

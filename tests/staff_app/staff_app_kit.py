@@ -3,13 +3,8 @@ video made from a real face photo, and photos."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import io
 import json
-import struct
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +12,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
 from skimage import data
+from staff_app_totp import totp  # noqa: F401 - re-exported for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Counter-Tablet-2026"  # noqa: S105 - a test account's password on moto
@@ -39,21 +35,15 @@ class Backend:
         self.config = self._call("POST", "/_test/reset")
         return self.config
 
-    def staff(self, email: str, password: str = PASSWORD, confirmed: bool = True) -> str:
-        self._call("POST", "/_test/staff", {"email": email, "password": password, "confirmed": confirmed})
-        return email
+    def staff(self, email: str, password: str = PASSWORD, confirmed: bool = True, two_step: bool = False) -> str:
+        """A staff account; with two_step it has TOTP sign-in set up, and its authenticator key is returned."""
+        answer = self._call(
+            "POST", "/_test/staff", {"email": email, "password": password, "confirmed": confirmed, "totp": two_step}
+        )
+        return answer.get("totp_secret") or email
 
     def stored(self) -> dict:
         return self._call("GET", "/_test/stored")
-
-
-def totp(secret: str, at: float | None = None) -> str:
-    """RFC 6238 code (30 s, 6 digits, SHA-1) for a base32 secret, as an authenticator app computes it."""
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    counter = int((time.time() if at is None else at) // 30)
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def sign_in(page: Page, backend: Backend, email: str, password: str = PASSWORD) -> None:

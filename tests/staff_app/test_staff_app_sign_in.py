@@ -36,6 +36,22 @@ def test_first_sign_in_sets_a_password_and_two_step_sign_in_as_the_pool_requires
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
 
+def test_two_step_sign_in_asks_for_the_authenticator_code(page, backend, screens):
+    secret = backend.staff("manager@example.com", two_step=True)
+    page.goto(backend.url)
+    page.get_by_label("Email").fill("manager@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
+    page.get_by_label("6-digit code").fill("000000" if totp(secret) != "000000" else "111111")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right.")
+    page.screenshot(path=screens / "sign-in-two-step.png")
+    page.get_by_label("6-digit code").fill(totp(secret))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
 def test_wrong_password_is_a_plain_sentence(page, backend):
     backend.staff("assistant@example.com")
     page.goto(backend.url)
