@@ -1,8 +1,8 @@
 """The staff app's figures, measured in the real browser against the test back end (tests/staff_app):
 
-- decision -> card: from the moment the match function's decision is published (the arrival publisher's call
-  returns) to the card being on a signed-in tablet's screen (a MutationObserver's timestamp, same clock),
-  over N arrivals: median and p90;
+- decision -> card: from the moment the decision to greet is taken (the visit claimed, just before the arrival
+  publisher's call) to the card being on a signed-in tablet's screen (a MutationObserver's timestamp, same
+  clock), over N arrivals: median and p90;
 - first load: the bytes a tablet transfers to show the sign-in screen (as the test back end serves them, and
   gzip-compressed as CloudFront serves them with Compress: true).
 

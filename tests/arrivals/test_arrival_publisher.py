@@ -126,3 +126,21 @@ def test_the_publisher_uses_the_sessions_credentials_provider(events, monkeypatc
     monkeypatch.delenv("AWS_SESSION_TOKEN")
     credentials = botocore.session.Session().get_credentials()
     assert ArrivalPublisher(events.http_endpoint, "eu-west-1", credentials).publish([ARRIVAL]) is True
+
+
+def test_the_arrival_event_carries_what_the_card_shows():
+    from greeter_common.arrivals import arrival_event
+
+    event = arrival_event(
+        visit_id="v1", person_id="p1", name="Maria", notes="tea", camera="entrance", seen_at=0, similarity=97.46
+    )
+    assert event == {
+        "type": "arrival",
+        "visit_id": "v1",
+        "person_id": "p1",
+        "name": "Maria",
+        "notes": "tea",
+        "camera": "entrance",
+        "seen_at": "1970-01-01T00:00:00+00:00",
+        "similarity": 97.5,
+    }

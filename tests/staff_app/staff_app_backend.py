@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -56,7 +55,7 @@ import moto.cognitoidp  # noqa: E402
 from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
 from fakes.appsync_events import FakeAppSyncEvents  # noqa: E402
 from fakes.rekognition import FakeRekognition, install  # noqa: E402
-from greeter_common.arrivals import ArrivalPublisher  # noqa: E402
+from greeter_common.arrivals import ArrivalPublisher, arrival_event  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import KeySet  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -389,20 +388,16 @@ class Front(BaseHTTPRequestHandler):
         ledger.claim(person["person_id"], visit_id, request.get("camera", "entrance"), seen_at)
         ledger.mark_sent(person["person_id"], visit_id)
         decided_at = time.time()
-        delivered = backend.publisher.publish(
-            [
-                {
-                    "type": "arrival",
-                    "visit_id": visit_id,
-                    "person_id": person["person_id"],
-                    "name": person["name"],
-                    "notes": person.get("notes", ""),
-                    "camera": request.get("camera", "entrance"),
-                    "seen_at": datetime.fromtimestamp(seen_at, UTC).isoformat(timespec="seconds"),
-                    "similarity": request.get("similarity", 97.5),
-                }
-            ]
+        event = arrival_event(
+            visit_id=visit_id,
+            person_id=person["person_id"],
+            name=person["name"],
+            notes=person.get("notes", ""),
+            camera=request.get("camera", "entrance"),
+            seen_at=seen_at,
+            similarity=request.get("similarity", 97.5),
         )
+        delivered = backend.publisher.publish([event])
         return {
             "visit_id": visit_id,
             "person_id": person["person_id"],
@@ -421,22 +416,12 @@ class _Context:
         return 28_000
 
 
-def content_security_policy(connect: list[str], images: list[str]) -> str:
-    """The policy the stack's CloudFront response headers give the app: its own files, and exactly these endpoints."""
-    return "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' blob: data: " + " ".join(images),
-            "media-src 'self' blob:",
-            "connect-src 'self' " + " ".join(connect),
-            "manifest-src 'self'",
-            "base-uri 'none'",
-            "form-action 'none'",
-            "frame-ancestors 'none'",
-        ]
-    )
+def content_security_policy(stack: Stack) -> str:
+    """The policy template.yaml's CloudFront response headers give the app, for this stack; the arrivals
+    stand-in speaks ws:// on 127.0.0.1 where AppSync speaks wss://."""
+    headers = stack.resolve(stack.resources["StaffAppSecurityHeaders"]["Properties"])["ResponseHeadersPolicyConfig"]
+    policy = headers["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    return policy.replace("wss://", "ws://")
 
 
 def main() -> None:
@@ -444,7 +429,7 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Front)
     Front.backend = backend
     Front.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    Front.csp = content_security_policy([f"ws://{backend.events.realtime_host}"], [])
+    Front.csp = content_security_policy(backend.stack)
     print(json.dumps({"url": Front.origin}), flush=True)
     # Nobody reads this process's stdout after the first line: the functions' logs go to stderr when
     # GREETER_BACKEND_LOGS is set, else nowhere (a full pipe would stall every request).

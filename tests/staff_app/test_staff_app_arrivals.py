@@ -1,7 +1,7 @@
 """Arrivals on the counter tablets over the AppSync Events channel: two tablets, "I'm on it", reconnecting."""
 
 from playwright.sync_api import expect
-from staff_app_kit import arrival, astronaut_photo, register_by_file, sign_in
+from staff_app_kit import arrival, astronaut_photo, photos_from_moto, register_by_file, sign_in
 
 
 def _tablet(browser, browser_context_args, backend, email):
@@ -17,6 +17,7 @@ def test_an_arrival_reaches_two_tablets_and_im_on_it_shows_on_the_other(
 ):
     backend.staff("ana@example.com")
     backend.staff("rui@example.com")
+    photos_from_moto(page.context, backend)
     sign_in(page, backend, "ana@example.com")
     register_by_file(page, "Maria Silva", astronaut_photo(), notes="Likes green tea")
     page.get_by_role("link", name="Arrivals").click()
@@ -29,7 +30,10 @@ def test_an_arrival_reaches_two_tablets_and_im_on_it_shows_on_the_other(
         expect(card).to_contain_text("Likes green tea")
         expect(card).to_contain_text("At the entrance")
         expect(card).to_contain_text("97.5 % match")
-    expect(page.get_by_role("img", name="Registered photo of Maria Silva")).to_be_visible()
+    photo = page.get_by_role("img", name="Registered photo of Maria Silva")
+    expect(photo).to_be_visible()
+    # Loaded, so the page's content security policy (the template's) lets the photos bucket's links in.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
     page.screenshot(path=screens / "arrivals.png")
 
     page.get_by_role("button", name="I'm on it").click()

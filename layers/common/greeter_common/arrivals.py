@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import urllib3
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,6 +29,22 @@ CHANNEL = f"/{NAMESPACE}/store"
 MAX_EVENTS_PER_REQUEST = 5
 # The email must never wait on a tablet: a second to connect, two to answer, then give up.
 TIMEOUT = urllib3.Timeout(connect=1.0, read=2.0)
+
+
+def arrival_event(
+    *, visit_id: str, person_id: str, name: str, notes: str, camera: str, seen_at: float, similarity: float
+) -> dict:
+    """The arrival the match function publishes when it decides to greet someone (its visit's alert id)."""
+    return {
+        "type": "arrival",
+        "visit_id": visit_id,
+        "person_id": person_id,
+        "name": name,
+        "notes": notes,
+        "camera": camera,
+        "seen_at": datetime.fromtimestamp(seen_at, UTC).isoformat(timespec="seconds"),
+        "similarity": round(similarity, 1),
+    }
 
 
 @dataclass
