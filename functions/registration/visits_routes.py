@@ -1,9 +1,7 @@
 """The tablets' routes: who is in the store now, and "I'm on it"."""
 
 import time
-from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from errors import AlreadyAcknowledged, VisitNotFound
 from models import Acknowledgement, AcknowledgeRequest, VisitsNow
@@ -32,12 +30,8 @@ def visits_now() -> VisitsNow:
     description="Recorded on the visit (the first tap wins; a second assistant gets already_acknowledged naming "
     "the first) and published on the arrivals channel to every tablet.",
     tags=["arrivals"],
-    responses={
-        200: {"description": "Recorded", "content": {content_types.APPLICATION_JSON: {"model": Acknowledgement}}},
-        **refusals(VisitNotFound, AlreadyAcknowledged, body=True),
-    },
+    responses=refusals(VisitNotFound, AlreadyAcknowledged, body=True),
 )
-def acknowledge(person_id: PersonId, body: AcknowledgeRequest) -> Response[Acknowledgement]:
+def acknowledge(person_id: PersonId, body: AcknowledgeRequest) -> Acknowledgement:
     _json_only()
-    ack = arrivals_board.acknowledge(str(person_id), body.visit_id, _staff(), time.time())
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, ack.model_dump_json())
+    return arrivals_board.acknowledge(str(person_id), body.visit_id, _staff(), time.time())

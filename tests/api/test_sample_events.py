@@ -16,6 +16,8 @@ EXPECTED = {
     "registration-update-person.json": (404, "person_not_found"),
     "registration-erase-person.json": (404, "person_not_found"),
     "registration-add-photo.json": (404, "person_not_found"),
+    "registration-visits-now.json": (200, None),
+    "registration-acknowledge-visit.json": (404, "visit_not_found"),
 }
 
 
