@@ -6,7 +6,6 @@ import hmac
 import struct
 import time
 
-
 STEP_SECONDS = 30
 # Cognito (moto) accepts only the current step's code: a code read with less than this left in its step
 # could expire before it is typed and checked on a busy machine, so the reader waits for the next step.
