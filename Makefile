@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plu
 	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config \
 	chromium nodejs
 
-.PHONY: setup system-packages staff-app test lint build demo bench env-json clean
+.PHONY: setup system-packages staff-app test lint build demo local bench env-json clean
 
 setup: system-packages $(BIN)/pytest staff-app ## Install everything the tests, linters, demo and benchmarks need.
 
@@ -49,6 +49,12 @@ lint: ## Static checks: ruff, cfn-lint, sam validate --lint.
 build: ## sam build, without Docker.
 	$(BIN)/sam build
 
+# make local CAMERA=/dev/video1 (a webcam) or CAMERA=path/to/video.mp4 (played in a loop); PORT=8765.
+CAMERA ?= auto
+PORT ?= 8765
+local: ## The whole Greeter on this machine, live, with a webcam or a video file, until Ctrl-C.
+	$(BIN)/python -m local --camera "$(CAMERA)" --port $(PORT)
+
 demo: ## The local demo: the pipeline on moto, two people, one recorded visit, the emails it sends.
 	$(BIN)/python -m bench.demo
 
@@ -58,11 +64,13 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector
 	$(BIN)/python -m bench.monthly_bill
+	$(BIN)/python -m bench.visit_history
+	$(BIN)/python -m bench.local_runtime
 	$(BIN)/python -m bench.staff_app
 
 STACK ?= greeter
 env-json: ## env.json for `sam local invoke --env-vars env.json`, from the deployed stack (STACK=greeter REGION=...).
 	$(BIN)/python tools/env_json.py --stack $(STACK) $(if $(REGION),--region $(REGION))
 
-clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache staff-app/node_modules staff-app/dist test-results
+clean: ## Remove the venv, build output, the staff app's build, test screenshots and the local runtime's state and emails.
+	rm -rf $(VENV) .aws-sam .pytest_cache local-state local-output staff-app/node_modules staff-app/dist test-results

@@ -31,22 +31,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import email
 import json
-import re
 import sys
 import time
 import types
-import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import boto3
 import cv2
@@ -72,6 +65,7 @@ from bench.harness import (
     register_person,
     sent_emails,
 )
+from local.emails import describe, email_file, slug
 
 OUTPUT = ROOT / "demo-output"
 STACK_PARAMETERS = {
@@ -84,13 +78,6 @@ MODES = ("FrameSearch", "StreamProcessor")  # the template's default first
 CROP_EVENT = ROOT / "events" / "frame-search-crop.json"  # the EventBridge event S3 sends for an uploaded crop
 UPLOAD_SECONDS = 0.4  # from the frame to the crop's upload
 OUTCOME_WORDS = {"CropsMatched": "a registered face", "CropsUnknownFace": "a face matching nobody"}
-SENDER = "Greeter <no-reply@sns.amazonaws.com>"  # SNS email: the topic's DisplayName, AWS's sender address
-SNS_FOOTER = (
-    "\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit the link below "
-    "to unsubscribe:\nhttps://sns.{region}.amazonaws.com/unsubscribe.html?SubscriptionArn={subscription}"
-    "&Endpoint={endpoint}\n\nPlease do not reply directly to this email. If you have any questions or comments "
-    "regarding this email, please contact us at https://aws.amazon.com/support\n"
-)
 FRAME_SIZE = (640, 360)
 BATCH_WINDOW = 1.0
 
@@ -297,25 +284,6 @@ class FrameSearchCamera:
         return len(faces)
 
 
-# ---------------------------------------------------------------------- the emails
-def email_file(alert: dict, sent_at: float, recipient: str, subscription_arn: str, time_zone: str) -> EmailMessage:
-    """The email SNS would deliver to one subscriber for one published alert (email protocol: subject and text)."""
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = SENDER
-    message["To"] = recipient
-    message["Subject"] = alert["subject"]
-    message["Date"] = format_datetime(datetime.fromtimestamp(sent_at, ZoneInfo(time_zone)))
-    message["Message-ID"] = make_msgid(domain="email.amazonses.com")
-    footer = SNS_FOOTER.format(region=REGION, subscription=subscription_arn, endpoint=recipient)
-    message.set_content(alert["message"] + footer, cte="8bit")
-    return message
-
-
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
 # ---------------------------------------------------------------------- the demo
 @dataclass
 class DemoResult:
@@ -434,8 +402,8 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print, mode:
             person_id = alert["attributes"]["person_id"].get("StringValue") or alert["attributes"]["person_id"]["Value"]
             for copy, subscription in enumerate(s for s in subscriptions if s["Protocol"] == "email"):
                 message = email_file(alert, sent_at, subscription["Endpoint"], subscription["SubscriptionArn"], zone)
-                suffix = f"-to-{_slug(subscription['Endpoint'])}" if copy else ""
-                path = output / f"{number:02d}-{_slug(names.get(person_id, person_id))}{suffix}.eml"
+                suffix = f"-to-{slug(subscription['Endpoint'])}" if copy else ""
+                path = output / f"{number:02d}-{slug(names.get(person_id, person_id))}{suffix}.eml"
                 path.write_bytes(bytes(message))
                 emails.append(path)
         stack_name, cooldown = stack.name, int(stack.parameters["AlertCooldownMinutes"])
@@ -463,14 +431,7 @@ def _summarise(result: DemoResult, metrics: dict, output: Path, echo, seconds: f
     shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     echo("")
     for path in result.emails:
-        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        echo(f"=== {path.name} " + "=" * max(3, 70 - len(path.name)))
-        for header in ("From", "To", "Date", "Subject"):
-            echo(f"{header + ':':<9}{message[header]}")
-        echo("")
-        body = message.get_content().replace("\r\n", "\n")
-        echo(body.split("\n--\n")[0].rstrip())  # without SNS's unsubscribe footer
-        echo("")
+        echo(describe(path))
     echo(
         f"Greeter demo, on moto (template.yaml as stack {result.stack_name}, DetectionMode={result.mode}; no AWS "
         f"account): {PEOPLE['maria'].name} and {PEOPLE['joao'].name} registered with their photos."

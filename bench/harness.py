@@ -105,12 +105,14 @@ def function_output() -> Iterator[io.StringIO]:
 
     buffer = io.StringIO()
     handler = logger.registered_handler
-    previous = handler.setStream(buffer)
+    # Swapped without setStream(), which flushes the old stream: under pytest that may be a capture already
+    # closed by an earlier test.
+    previous, handler.stream = handler.stream, buffer
     try:
         with contextlib.redirect_stdout(buffer):
             yield buffer
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
 
 
 def metric_values(output: str, name: str) -> list[float]:

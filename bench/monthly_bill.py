@@ -100,8 +100,8 @@ def _api_requests(s: Store, a: dict) -> float:
     return s.api_requests_a_day * DAYS_A_MONTH
 
 
-def _heartbeats(s: Store, a: dict) -> float:
-    return a["heartbeats"]
+def _watch_runs(s: Store, a: dict) -> float:
+    return a["watch_runs"]
 
 
 # Every function of the template needs an entry (a test checks): a new function is priced on purpose.
@@ -110,7 +110,8 @@ FUNCTION_USAGE: dict[str, FunctionUsage] = {
     "MatchFunction": FunctionUsage(_match_invocations, seconds=0.08, log_bytes=1200),
     "RegistrationFunction": FunctionUsage(_api_requests, seconds=0.3, log_bytes=2000),
     "StoreHoursFunction": FunctionUsage(_store_hours_runs, seconds=0.1, log_bytes=1000),
-    "CameraHeartbeatFunction": FunctionUsage(_heartbeats, seconds=0.05, log_bytes=800),
+    # One run a minute for the whole store: one S3 read (or Kinesis Video metric read) per camera.
+    "CameraWatchFunction": FunctionUsage(_watch_runs, seconds=0.15, log_bytes=600),
     # Runs once per deploy (uploads the staff app): a couple of deploys a month at most.
     "StaffAppSiteFunction": FunctionUsage(lambda s, a: 2, seconds=5.0, log_bytes=2000),
 }
@@ -242,8 +243,10 @@ def activity(store: Store, seed: int = 7) -> dict:
         "detection_records": records,
         "alerts": visits_of_registered,
         "store_hours_runs": runs_a_day * DAYS_A_MONTH,
-        # A camera's heartbeat every minute, round the clock (the silent-camera alarm's input).
+        # A camera's heartbeat every minute, round the clock (the silent-camera alarm's input), and the camera
+        # watch reading each of them every minute.
         "heartbeats": 60 * 24 * DAYS_A_MONTH * store.cameras,
+        "watch_runs": 60 * 24 * DAYS_A_MONTH,
     }
 
 
@@ -406,12 +409,11 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
     # S3
     buckets = plan.of_type("AWS::S3::Bucket")
     if buckets:
-        puts = (
-            a["crops"]
-            + a["heartbeats"] * ("CameraHeartbeatFunction" in plan.resources)
-            + store.api_requests_a_day * 0.05 * DAYS_A_MONTH
-        )
-        gets = a["crops"]
+        # Heartbeats exist in FrameSearch mode (they live next to the crops): one PUT by the camera, one GET by
+        # the camera watch, a minute each.
+        heartbeats = a["heartbeats"] * ("CropsBucket" in plan.resources and "CameraWatchFunction" in plan.resources)
+        puts = a["crops"] + heartbeats + store.api_requests_a_day * 0.05 * DAYS_A_MONTH
+        gets = a["crops"] + heartbeats
         photos_gb = store.registered_people * store.photos_per_person * 0.3e-3
         usd = puts * P["s3_put"] + gets * P["s3_get"] + photos_gb * P["s3_storage_gb_month"]
         lines.append(Line("S3", usd, f"{puts:,.0f} PUTs, {gets:,.0f} GETs, {photos_gb:,.2f} GB of photos"))
@@ -454,6 +456,17 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
             fixed=True,
         )
     )
+    if "CameraWatchFunction" in plan.resources:
+        # CameraSilent and CameraClockSkew, one series per camera, every minute of the month.
+        per_camera = 2 * store.cameras
+        lines.append(
+            Line(
+                "CloudWatch camera metrics",
+                per_camera * P["cw_metric_month"],
+                f"{per_camera} series (CameraSilent, CameraClockSkew per camera), all month",
+                fixed=True,
+            )
+        )
     alarm_metrics = _alarm_metrics(plan)
     lines.append(
         Line(

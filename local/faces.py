@@ -12,8 +12,10 @@ How the numbers map to Rekognition's (approximations, documented so tests read h
 - Quality.Brightness: mean grey level of the face box, 0-100.
 - Quality.Sharpness: 100 * (1 - exp(-v / 100)), v the variance of the Laplacian of the face resized to
   112 px (astronaut: 96, a 21 px Gaussian blur of it: 3).
-- Pose: roll from the eye line, yaw from the nose's offset between the eyes, pitch from the nose's height
-  between eyes and mouth; +-90 degrees at the extremes.
+- Pose: roll from the eye line (-180..180: a face turned a quarter in the picture is +-90), then, in the face's
+  own upright frame, yaw from the nose's offset between the eyes and pitch from the nose's height between eyes
+  and mouth; +-90 degrees at the extremes. Faces rolled a quarter or more are found by also searching the image
+  turned (YuNet itself finds upright faces).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -60,9 +62,13 @@ class Face:
         return {"Width": w / width, "Height": h / height, "Left": left / width, "Top": top / height}
 
     def pose(self) -> dict:
-        (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = self.landmarks
+        """Roll from the eye line; yaw and pitch in the face's own frame (the landmarks turned upright first)."""
+        (rx, ry), (lx, ly), *_ = self.landmarks
         eye_distance = max(math.hypot(lx - rx, ly - ry), 1e-6)
         roll = math.degrees(math.atan2(ly - ry, lx - rx))
+        cos, sin = math.cos(math.radians(-roll)), math.sin(math.radians(-roll))
+        upright = [(x * cos - y * sin, x * sin + y * cos) for x, y in self.landmarks]
+        (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = upright
         yaw = max(-90.0, min(90.0, (nx - (rx + lx) / 2) / (eye_distance / 2) * 90))
         eyes_y, mouth_y = (ry + ly) / 2, (mry + mly) / 2
         ratio = (ny - eyes_y) / max(mouth_y - eyes_y, 1e-6)
@@ -106,13 +112,23 @@ class FaceEngine:
         self._recogniser = cv2.FaceRecognizerSF.create(_checked(*_RECOGNISER), "")
 
     def faces(self, image_bytes: bytes) -> list[Face]:
-        """Every face in the image, largest first."""
+        """Every face in the image, largest first. Like Rekognition, a face turned sideways or upside down in
+        the picture (rolled) is found too, with its roll in Pose: YuNet finds upright faces, so when the
+        upright pass finds no clear face the image is also searched turned a quarter, a half and three quarters."""
         image = cv2.imdecode(np.frombuffer(image_bytes, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise UnreadableImage("not a decodable image")
-        height, width = image.shape[:2]
+        faces = self._upright_faces(image, image)
+        if not faces or max(face.score for face in faces) < _CLEAR_FACE_SCORE:
+            for turn, back in _TURNS:
+                faces += self._upright_faces(cv2.rotate(image, turn), image, back)
+        return sorted(_distinct(faces), key=lambda face: face.area, reverse=True)
+
+    def _upright_faces(self, turned: np.ndarray, image: np.ndarray, back=None) -> list[Face]:
+        """Faces YuNet finds in `turned` (the image, possibly rotated), described in `image`'s coordinates."""
+        height, width = turned.shape[:2]
         scale = min(1.0, _MAX_SIDE / max(height, width))
-        small = cv2.resize(image, (round(width * scale), round(height * scale))) if scale < 1 else image
+        small = cv2.resize(turned, (round(width * scale), round(height * scale))) if scale < 1 else turned
         with self._lock:
             self._detector.setInputSize((small.shape[1], small.shape[0]))
             _, found = self._detector.detect(small)
@@ -120,9 +136,10 @@ class FaceEngine:
             for row in [] if found is None else found:
                 row = row.copy()
                 row[:14] /= scale
-                embedding = self._recogniser.feature(self._recogniser.alignCrop(image, row)).flatten()
-                faces.append(self._face(image, row, embedding))
-        return sorted(faces, key=lambda face: face.area, reverse=True)
+                embedding = self._recogniser.feature(self._recogniser.alignCrop(turned, row)).flatten()
+                face = self._face(turned, row, embedding)
+                faces.append(face if back is None else back(face, image.shape[1], image.shape[0]))
+        return faces
 
     @staticmethod
     def _face(image: np.ndarray, row: np.ndarray, embedding: np.ndarray) -> Face:
@@ -141,6 +158,46 @@ class FaceEngine:
             sharpness=float(100 * (1 - math.exp(-laplacian / 100))),
             embedding=embedding,
         )
+
+
+def _turned_back(to_original):
+    """Map a face found in a rotated copy back to the original image (box, landmarks, size)."""
+
+    def back(face: Face, width: int, height: int) -> Face:
+        left, top, w, h = face.box
+        corners = [to_original(x, y, width, height) for x, y in ((left, top), (left + w, top + h))]
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
+        box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        landmarks = [to_original(x, y, width, height) for x, y in face.landmarks]
+        return replace(face, box=box, landmarks=landmarks, image_size=(width, height))
+
+    return back
+
+
+# (rotation applied to the image, mapping a point of the rotated copy back; width/height are the original's)
+_TURNS = [
+    (cv2.ROTATE_90_CLOCKWISE, _turned_back(lambda x, y, w, h: (y, h - 1 - x))),
+    (cv2.ROTATE_180, _turned_back(lambda x, y, w, h: (w - 1 - x, h - 1 - y))),
+    (cv2.ROTATE_90_COUNTERCLOCKWISE, _turned_back(lambda x, y, w, h: (w - 1 - y, x))),
+]
+_CLEAR_FACE_SCORE = 0.9  # an upright face scores above this; a rolled one found upright scores 0.83-0.87
+
+
+def _overlap(a: Face, b: Face) -> float:
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    width = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    height = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return width * height / min(a.area, b.area)
+
+
+def _distinct(faces: list[Face]) -> list[Face]:
+    """One face per place in the image: of overlapping detections (from several turns), the surest."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda face: face.score, reverse=True):
+        if all(_overlap(face, other) < 0.5 for other in kept):
+            kept.append(face)
+    return kept
 
 
 @cache

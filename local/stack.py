@@ -377,9 +377,11 @@ class Stack:
         return import_function(self.function_code_dir(logical_id), monkeypatch)
 
 
-# Resources SAM's transform adds that a template may reference; they deploy as placeholders: a function's
-# events, named <function><event> (e.g. a queue policy naming the rule that sends to it), and the role of a
-# function or state machine without its own Role, named <function>Role (a per-camera policy attached to it).
+# Resources SAM's transform adds that a template may reference: a function's events, named <function><event>
+# (e.g. a queue policy naming the rule that sends to it), and the role of a function or state machine without
+# its own Role, named <function>Role (a per-camera policy attached to it). An EventBridgeRule event becomes a
+# rule on moto with the event's pattern and the function as its target (local/event_sources.py delivers what
+# it matches); the others deploy as placeholders.
 _SAM_EVENT_RESOURCE_TYPES = {"EventBridgeRule": "AWS::Events::Rule", "Schedule": "AWS::Events::Rule"}
 _SAM_ROLE_OWNERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
@@ -392,8 +394,15 @@ def _sam_generated_resources(resources: dict[str, dict]) -> dict[str, dict]:
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
-            if event.get("Type") in _SAM_EVENT_RESOURCE_TYPES:
-                generated[f"{logical_id}{event_id}"] = {"Type": _SAM_EVENT_RESOURCE_TYPES[event["Type"]]}
+            if event.get("Type") not in _SAM_EVENT_RESOURCE_TYPES:
+                continue
+            rule: dict[str, Any] = {"Type": _SAM_EVENT_RESOURCE_TYPES[event["Type"]]}
+            if event["Type"] == "EventBridgeRule":
+                rule["Properties"] = {
+                    "EventPattern": event["Properties"]["Pattern"],
+                    "Targets": [{"Id": f"{logical_id}{event_id}Target", "Arn": {"Fn::GetAtt": [logical_id, "Arn"]}}],
+                }
+            generated[f"{logical_id}{event_id}"] = rule
     return generated
 
 
@@ -526,6 +535,10 @@ def _create_bucket(stack: Stack, logical_id: str, properties: dict) -> tuple[Any
         s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
         )
+    if properties.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
     return name, {
         "Arn": f"arn:aws:s3:::{name}",
         "DomainName": f"{name}.s3.amazonaws.com",
@@ -574,6 +587,43 @@ def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) ->
         **{key: properties[key] for key in keys if key in properties},
     )["UserPoolClient"]
     return client["ClientId"], {"ClientId": client["ClientId"]}
+
+
+def _create_rule(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    if "EventPattern" not in properties:
+        return _create_placeholder(stack, logical_id, properties)
+    name = properties.get("Name", stack.physical_name(logical_id))
+    events = stack.client("events")
+    arn = events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in properties.get("Targets", [])])
+    return name, {"Arn": arn}
+
+
+def _create_user_pool_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("Description", "Precedence")
+    stack.client("cognito-idp").create_group(
+        UserPoolId=properties["UserPoolId"],
+        GroupName=properties["GroupName"],
+        **{key: properties[key] for key in keys if key in properties},
+    )
+    return properties["GroupName"], {}
+
+
+def _create_user_pool_user(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    keys = ("UserAttributes", "DesiredDeliveryMediums")
+    user = stack.client("cognito-idp").admin_create_user(
+        UserPoolId=properties["UserPoolId"],
+        Username=properties["Username"],
+        **{key: properties[key] for key in keys if key in properties},
+    )["User"]
+    return properties["Username"], {"Username": user["Username"]}
+
+
+def _create_user_to_group(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    stack.client("cognito-idp").admin_add_user_to_group(
+        UserPoolId=properties["UserPoolId"], Username=properties["Username"], GroupName=properties["GroupName"]
+    )
+    return stack.physical_name(logical_id), {}
 
 
 def _create_function(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
@@ -660,7 +710,36 @@ def _create_schedule(stack: Stack, logical_id: str, properties: dict) -> tuple[A
     return name, {"Arn": arn}
 
 
+def _create_alarm(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    name = properties.get("AlarmName", stack.physical_name(logical_id))
+    keys = (
+        "AlarmDescription",
+        "Namespace",
+        "MetricName",
+        "Dimensions",
+        "Statistic",
+        "Period",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "AlarmActions",
+        "OKActions",
+    )
+    if "MetricName" not in properties:  # metric-math alarms: kept as placeholders
+        return name, {"Arn": _arn("cloudwatch", f"alarm:{name}")}
+    arguments = {key: properties[key] for key in keys if key in properties}
+    arguments["Threshold"] = float(arguments["Threshold"])
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in arguments:
+            arguments[key] = int(arguments[key])
+    stack.client("cloudwatch").put_metric_alarm(AlarmName=name, **arguments)
+    return name, {"Arn": _arn("cloudwatch", f"alarm:{name}")}
+
+
 _CREATORS = {
+    "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::AppSync::Api": _create_event_api,
     "AWS::CloudFront::Distribution": _create_cloudfront,
@@ -677,8 +756,12 @@ _CREATORS = {
     "AWS::Rekognition::Collection": _create_collection,
     "AWS::Rekognition::StreamProcessor": _create_stream_processor,
     "AWS::Serverless::Function": _create_function,
+    "AWS::Events::Rule": _create_rule,
     "AWS::Cognito::UserPool": _create_user_pool,
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
+    "AWS::Cognito::UserPoolUser": _create_user_pool_user,
+    "AWS::Cognito::UserPoolUserToGroupAttachment": _create_user_to_group,
     "AWS::Serverless::StateMachine": _create_state_machine,
     "AWS::SSM::Parameter": _create_ssm_parameter,
     "AWS::Scheduler::ScheduleGroup": _create_schedule_group,

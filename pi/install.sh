@@ -14,6 +14,9 @@ set -euo pipefail
 # The Kinesis Video Streams C++ producer SDK release kvssink is built from. Change it deliberately: the
 # build options below are documented for this release (see pi/README.md, "kvssink").
 KVS_SDK_VERSION="${KVS_SDK_VERSION:-v3.4.1}"
+# The commit that release tag named when this script was tested: a tag can be moved, a commit cannot. Building
+# another release needs its commit too (git rev-parse <tag>^{commit} in a clone of the SDK).
+KVS_SDK_COMMIT="${KVS_SDK_COMMIT:-8e59b313950d4dbb1ecfb88e2108df87e3331c4e}"
 KVS_SDK_REPO="https://github.com/awslabs/amazon-kinesis-video-streams-producer-sdk-cpp.git"
 # Two compile jobs: four run a 2 GB Pi 4 out of memory.
 BUILD_JOBS="${BUILD_JOBS:-2}"
@@ -29,7 +32,7 @@ UNIT=greeter-camera.service
 RUNTIME_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libcamera
-  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 python3-numpy python3-venv
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 python3-venv
   v4l-utils ca-certificates
 )
 # What the producer SDK's README lists for building kvssink against the system's libraries.
@@ -48,7 +51,7 @@ usage() {
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   echo
   echo "Options: --dry-run  --no-start  --force (install on something that is not Bookworm arm64)  --help"
-  echo "Environment: KVS_SDK_VERSION=$KVS_SDK_VERSION  BUILD_JOBS=$BUILD_JOBS"
+  echo "Environment: KVS_SDK_VERSION=$KVS_SDK_VERSION  KVS_SDK_COMMIT=$KVS_SDK_COMMIT  BUILD_JOBS=$BUILD_JOBS"
 }
 
 parse_args() {
@@ -126,8 +129,9 @@ kvssink_works() {
 }
 
 build_kvssink() {
-  say "kvssink from the Kinesis Video Streams producer SDK $KVS_SDK_VERSION"
-  if [ "$DRY_RUN" = 0 ] && kvssink_works; then
+  say "kvssink from the Kinesis Video Streams producer SDK $KVS_SDK_VERSION ($KVS_SDK_COMMIT)"
+  # Looking changes nothing, so a dry run looks too: it shows the 20-40 minute build only when a real run would do it.
+  if kvssink_works; then
     run ln -sfn "$KVS_DIR" "$PREFIX/kvs-sdk/current"
     did "kept kvssink $KVS_SDK_VERSION (already built in $KVS_DIR)"
     return
@@ -135,6 +139,14 @@ build_kvssink() {
   if [ ! -d "$KVS_SRC/.git" ]; then
     run install -d "$PREFIX/src"
     run git clone --depth 1 --branch "$KVS_SDK_VERSION" "$KVS_SDK_REPO" "$KVS_SRC"
+  fi
+  if [ "$DRY_RUN" = 0 ]; then
+    local commit
+    commit="$(git -C "$KVS_SRC" rev-parse HEAD)"
+    [ "$commit" = "$KVS_SDK_COMMIT" ] ||
+      die "the SDK's $KVS_SDK_VERSION is commit $commit, not the pinned $KVS_SDK_COMMIT: the tag was moved. Check the release, then set KVS_SDK_COMMIT (or remove $KVS_SRC to clone again)."
+  else
+    echo "  [dry-run] check that $KVS_SRC is at the pinned commit $KVS_SDK_COMMIT"
   fi
   # BUILD_GSTREAMER_PLUGIN=ON  build kvssink (off by default)
   # BUILD_DEPENDENCIES=OFF     link Debian's OpenSSL, curl and log4cplus instead of building them from source
@@ -163,7 +175,8 @@ install_app() {
   run find "$APP_DIR/greeter_camera" -name __pycache__ -prune -exec rm -rf {} +
   run install -m 644 "$SCRIPT_DIR/camera.env.example" "$SCRIPT_DIR/README.md" "$SCRIPT_DIR/requirements.txt" "$APP_DIR/"
   if [ ! -x "$APP_DIR/venv/bin/python" ]; then
-    # --system-site-packages: python3-gi and python3-numpy come from the system, matching its GStreamer.
+    # --system-site-packages: python3-gi comes from the system, matching its GStreamer. numpy and OpenCV come
+    # from PyPI's aarch64 wheels (requirements.txt): Bookworm's python3-numpy is 1.24, older than OpenCV needs.
     run python3 -m venv --system-site-packages "$APP_DIR/venv"
   fi
   run "$APP_DIR/venv/bin/pip" install --quiet --disable-pip-version-check -r "$APP_DIR/requirements.txt"

@@ -81,10 +81,11 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_one_camera_is_the_default_and_its_resources_are_those_of_its_mode(aws, mode):
     stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode})
-    both = ["entranceMatchVideoLinkPolicy", "entranceVideoStream"]
+    both = ["entranceMatchVideoLinkPolicy", "entranceVideoStream", "entranceSilentAlarm"]
     own = {
         "FrameSearch": ["entranceFrameSearchStreamPolicy"],
         "StreamProcessor": [
+            "entranceCameraWatchProcessorPolicy",
             "entranceStoreHoursProcessorPolicy",
             "entranceStreamProcessor",
             "entranceStreamProcessorVideoPolicy",

@@ -12,6 +12,7 @@ RESOURCELESS_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",

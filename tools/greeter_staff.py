@@ -7,6 +7,10 @@
     .venv/bin/python tools/greeter_staff.py --stack greeter list
     .venv/bin/python tools/greeter_staff.py --stack greeter search someone.jpg
     .venv/bin/python tools/greeter_staff.py --stack greeter erase <person id>
+    .venv/bin/python tools/greeter_staff.py --stack greeter whoami
+
+What an account may do depends on its role (its group in the stack's user pool): a tablet account can only ask
+`whoami`; an assistant registers, finds and corrects people; a manager can also erase. `whoami` says which.
 
 Needs Python 3.10+ and boto3. Signing in needs no AWS credentials (the staff account's email and password);
 --stack reads the API URL and client id from the stack's outputs, which does need read access to
@@ -32,8 +36,9 @@ from pathlib import Path
 
 import boto3
 
-# API Gateway hands the request to Lambda as JSON, at most 6 MB: a base64 photo must stay under about 4.4 MB.
-MAX_PHOTO_BYTES = 4_400_000
+# API Gateway hands the request to Lambda as JSON, at most 6 MB: the API takes photos up to 4,669,440 bytes
+# (functions/registration/photos.py's MAX_PHOTO_BYTES; a test keeps the two equal).
+MAX_PHOTO_BYTES = 4_669_440
 Send = Callable[[str, str, dict, bytes | None], tuple[int, bytes]]
 
 
@@ -147,6 +152,8 @@ class ApiRefusal(StaffError):
         if answer.get("person_id"):
             details.append(f"already registered as {answer['person_id']}")
         text = f"{answer.get('message', 'refused')} [{self.code}, HTTP {status}]"
+        if self.code == "forbidden":
+            details.append("your account's role does not allow this: `whoami` shows what it does; ask a manager")
         super().__init__(text + "".join(f"\n  - {d}" for d in details))
 
 
@@ -154,7 +161,7 @@ def read_photo(path: str) -> str:
     data = Path(path).read_bytes()
     if len(data) > MAX_PHOTO_BYTES:
         raise StaffError(
-            f"{path} is {len(data) / 1e6:.1f} MB; the API takes photos up to {MAX_PHOTO_BYTES / 1e6:.1f} MB. "
+            f"{path} is {len(data):,} bytes; the API takes photos up to {MAX_PHOTO_BYTES:,} bytes (4.45 MiB). "
             "Resize it (about 1600 pixels on the long side is plenty) and try again."
         )
     return base64.b64encode(data).decode()
@@ -202,6 +209,8 @@ def run(args: argparse.Namespace, api: StaffApi) -> dict | None:
         return api.call("DELETE", f"/people/{args.person_id}")
     if args.command == "search":
         return api.call("POST", "/search", {"photo": read_photo(args.photo)})
+    if args.command == "whoami":
+        return api.call("GET", "/me")
     raise StaffError(f"unknown command {args.command}")
 
 
@@ -240,6 +249,7 @@ def parser() -> argparse.ArgumentParser:
     erase = commands.add_parser("erase", help="erase a person everywhere (faces, photos, record); audited")
     erase.add_argument("person_id")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser("whoami", help="your account, its role and what the role may do")
     search = commands.add_parser("search", help="who is in this photo?")
     search.add_argument("photo")
     return cli

@@ -16,8 +16,18 @@ OPENAPI = FUNCTION / "openapi.json"
 
 def main() -> None:
     # The function reads its settings at import; the document does not depend on them.
-    for name in ("PEOPLE_TABLE", "VISITS_TABLE", "ERASURE_AUDIT_TABLE", "IDEMPOTENCY_TABLE", "PHOTOS_BUCKET"):
+    tables = (
+        "PEOPLE_TABLE",
+        "VISITS_TABLE",
+        "VISIT_HISTORY_TABLE",
+        "ERASURE_AUDIT_TABLE",
+        "STAFF_AUDIT_TABLE",
+        "IDEMPOTENCY_TABLE",
+    )
+    for name in (*tables, "PHOTOS_BUCKET"):
         os.environ.setdefault(name, "unused")
+    os.environ.setdefault("STORE_TIME_ZONE", "Europe/London")
+    os.environ.setdefault("ALERT_COOLDOWN_MINUTES", "30")
     os.environ.setdefault("FACE_COLLECTION", "unused")
     os.environ.setdefault("MATCH_THRESHOLD", "85")
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")

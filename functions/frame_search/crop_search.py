@@ -71,9 +71,10 @@ class Crop:
     captured_at: float  # epoch seconds, the camera's clock
     uploaded_at: float  # epoch seconds, when S3 stored it
 
-    @property
-    def snapshot_key(self) -> str:
-        return SNAPSHOTS_PREFIX + self.key.removeprefix(CROPS_PREFIX)
+    def snapshot_key(self, person_id: str) -> str:
+        """snapshots/<person id>/<stream>/<epoch-ms>-<uuid>.jpg: filed under the person the face matched, so
+        erasing the person finds and deletes their snapshots."""
+        return f"{SNAPSHOTS_PREFIX}{person_id}/{self.key.removeprefix(CROPS_PREFIX)}"
 
     def age(self, now: float) -> float:
         return now - self.captured_at
@@ -250,7 +251,7 @@ class CropSearch:
         matched = bool(found.get("FaceMatches"))
         snapshot_key = None
         if matched and self.keep_snapshots:
-            snapshot_key = crop.snapshot_key
+            snapshot_key = crop.snapshot_key(found["FaceMatches"][0]["Face"].get("ExternalImageId", "unknown"))
             self.crops.keep_snapshot(crop.key, snapshot_key)
         record = face_search_record(crop, self.video_streams.arn(crop.stream_name), found, snapshot_key)
         self.records.write(record, partition_key=crop.camera)

@@ -8,6 +8,7 @@ turns every failure into a status and a stable error code; no stack trace ever r
 import json
 from http import HTTPStatus
 
+from access import authorise
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
@@ -32,12 +33,12 @@ from errors import (
 from greeter_common.observability import logger, metrics, tracer
 from models import ErrorBody, FieldProblem
 from routes import router, sends_json
-from visits_routes import router as visits_router
+from visit_routes import router as visit_router
 from wiring import idempotency_config
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(router)
-app.include_router(visits_router)
+app.include_router(visit_router)
 
 _THROTTLED = {
     "ThrottlingException",
@@ -162,10 +163,28 @@ def openapi_document() -> str:
     return json.dumps(document, indent=2)
 
 
+def _refused(error: ApiError) -> dict:
+    """API Gateway's answer for a request refused before it reaches the routes."""
+    body = ErrorBody(code=error.code, message=error.message).model_dump(exclude_defaults=True)
+    logger.info("request refused", extra={"status": int(error.status), "code": error.code})
+    return {
+        "statusCode": int(error.status),
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
 # The event is never logged, and answers (names, photo links) are kept out of X-Ray traces.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     idempotency_config.register_lambda_context(context)
+    # Roles first: a route outside the caller's role is refused before validation, reads or writes.
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+    try:
+        authorise(event.get("httpMethod") or "", event.get("resource") or "", claims)
+    except ApiError as refusal:
+        return _refused(refusal)
     return app.resolve(event, context)

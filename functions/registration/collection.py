@@ -68,6 +68,16 @@ class FaceCollection:
             for match in response["FaceMatches"]
         ]
 
+    def like_face(self, face_id: str, threshold: float, max_faces: int = 100) -> list[FaceMatch]:
+        """Other faces in the collection like this indexed face (the face itself excluded), best first."""
+        response = self._client.search_faces(
+            CollectionId=self.collection_id, FaceId=face_id, FaceMatchThreshold=threshold, MaxFaces=max_faces
+        )
+        return [
+            FaceMatch(match["Face"].get("ExternalImageId", ""), match["Face"]["FaceId"], match["Similarity"])
+            for match in response["FaceMatches"]
+        ]
+
     def index(self, image: bytes, person_id: str) -> str:
         """Index the image's one face under the person's id; its FaceId."""
         response = self._index_client.index_faces(

@@ -4,6 +4,7 @@
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -58,12 +59,15 @@ class Directory:
     match_threshold: float
     link_seconds: int
 
-    def person(self, person_id: str, with_links: bool = False) -> PersonView:
+    def person(self, person_id: str, before_photo_links: Callable[[int], None] | None = None) -> PersonView:
+        """The person; with short-lived links to their photos when `before_photo_links` is given, which is
+        called first with how many there are (the audit trail records the read before any link exists)."""
         person = self.people.get(person_id)
         if person is None:
             raise PersonNotFound(f"no person {person_id}")
         links = []
-        if with_links:
+        if before_photo_links is not None:
+            before_photo_links(len(person.photo_keys))
             for key in person.photo_keys:
                 url, expires_at = self.photos.link(key, self.link_seconds)
                 links.append(PhotoLink(url=url, expires_at=expires_at))

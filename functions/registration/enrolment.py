@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from collection import FaceCollection, NoFaceInImage, NotIndexed
-from errors import DuplicatePerson, LowQuality, NoFace, PersonNotFound, PhotoLimitReached
+from errors import DuplicatePerson, LowQuality, NoFace, PersonNotFound, PhotoLimitReached, ServiceBusy
 from face_checks import the_one_good_face
 from greeter_common.people import Consent, Person
 from models import NewPerson
-from people_store import PeopleStore
+from people_store import PeopleStore, RecordConflict
 from photo_store import PhotoStore, photo_key
 from photos import CheckedPhoto, check_photo
 from undo import Deadline, Undo
@@ -19,6 +19,8 @@ from undo import Deadline, Undo
 # Rekognition recommends several photos per person (straight on, turned left/right, tilted up/down); ten is
 # plenty for that and keeps a person's row and erasure small.
 MAX_PHOTOS_PER_PERSON = 10
+# DynamoDB cancels one of two transactions touching the same item at the same time (TransactionConflict).
+_COMMIT_ATTEMPTS = 3
 
 
 def now_iso() -> str:
@@ -57,24 +59,23 @@ class Enrolment:
             deadline.check("record the person")
             undo.add("delete the person's row", lambda: self.people.delete(person_id))
             consent = request.consent
-            self.people.put(
-                Person(
-                    person_id=person_id,
-                    name=request.name,
-                    notes=request.notes,
-                    contact_email=request.contact_email,
-                    consent=Consent(
-                        given_by=consent.given_by,
-                        given_at=consent.given_at.isoformat(),
-                        wording_version=consent.wording_version,
-                        recorded_by=staff,
-                    ),
-                    face_ids=[face_id],
-                    photo_keys=[key],
-                    created_at=now,
-                    updated_at=now,
-                )
+            person = Person(
+                person_id=person_id,
+                name=request.name,
+                notes=request.notes,
+                contact_email=request.contact_email,
+                consent=Consent(
+                    given_by=consent.given_by,
+                    given_at=consent.given_at.isoformat(),
+                    wording_version=consent.wording_version,
+                    recorded_by=staff,
+                ),
+                face_ids=[face_id],
+                photo_keys=[key],
+                created_at=now,
+                updated_at=now,
             )
+            self._record_first(person, face_id)
             undo.commit()
         return person_id
 
@@ -91,10 +92,38 @@ class Enrolment:
             key = self._store(photo, person_id, face_id, undo, deadline)
             deadline.check("record the photo")
             undo.add("drop the photo from the row", lambda: self.people.remove_photo(person_id, face_id, key))
+            # A registration of this same face may be under way: void it (it then refuses itself), unless it
+            # was recorded first, in which case this photo is theirs.
+            for rival in self._rivals(face_id, person_id):
+                if not self.people.void(rival, person_id, now_iso()):
+                    raise DuplicatePerson("this face was registered a moment ago", person_id=rival)
             if not self.people.add_photo(person_id, face_id, key, now_iso()):
                 raise PersonNotFound(f"{person_id} was erased while the photo was being added")
             undo.commit()
         return face_id
+
+    def _rivals(self, face_id: str, person_id: str) -> set[str]:
+        """People whose faces are like the face just indexed: the check before indexing cannot see a
+        registration of the same face running at the same time in another container; this one can."""
+        return {match.person_id for match in self.collection.like_face(face_id, self.match_threshold)} - {person_id}
+
+    def _record_first(self, person: Person, face_id: str) -> None:
+        """Record the new person unless a rival registration of the same face was recorded first (then this
+        one is refused as its duplicate, and undone). A transaction that collided with the rival's is tried
+        again with a fresh look."""
+        for attempt in range(_COMMIT_ATTEMPTS):
+            rivals = self._rivals(face_id, person.person_id)
+            try:
+                winner = self.people.put_unless_beaten(person, rivals, now_iso())
+            except RecordConflict:
+                if attempt + 1 == _COMMIT_ATTEMPTS:
+                    raise ServiceBusy(
+                        "another registration of this face got in the way; retry the same request"
+                    ) from None
+                continue
+            if winner is None:
+                return
+            raise DuplicatePerson("this face was registered a moment ago by another request", person_id=winner)
 
     def _index(self, photo: CheckedPhoto, person_id: str, known: set[str], undo: Undo, deadline: Deadline) -> str:
         deadline.check("index the face")

@@ -1,6 +1,7 @@
-"""Erasure: every face of the person in the collection, every stored photo version, the row and the
-alert-cooldown item are deleted, and an audit entry records that it happened (who, when, which id; no face,
-no name). Safe to retry: each step is idempotent, and the row goes last, so a failed erasure can be re-run."""
+"""Erasure: every face of the person in the collection, every stored photo version, the person's match
+snapshots (frame-search mode), the row, the alert-cooldown item and the visit history are deleted, and an audit
+entry records that it happened (who, when, which id, how much; no face, no name). Safe to retry: each step is
+idempotent, and the row goes last, so a failed erasure can be re-run."""
 
 from dataclasses import dataclass
 
@@ -8,9 +9,10 @@ from collection import FaceCollection
 from enrolment import now_iso
 from errors import PersonNotFound
 from greeter_common.observability import logger
+from greeter_common.visit_history import VisitHistory
 from models import ErasureReceipt
 from people_store import PeopleStore
-from photo_store import PhotoStore, person_prefix
+from photo_store import PhotoStore, SnapshotStore, person_prefix, snapshot_prefix
 
 
 @dataclass
@@ -18,6 +20,8 @@ class Erasure:
     collection: FaceCollection
     photos: PhotoStore
     people: PeopleStore
+    visits: VisitHistory
+    snapshots: SnapshotStore | None  # None without a crops bucket (StreamProcessor mode keeps no snapshots)
 
     def erase(self, person_id: str, staff: str, request_id: str) -> ErasureReceipt:
         started_at = now_iso()
@@ -27,8 +31,10 @@ class Erasure:
         face_ids = set(person.face_ids if person else []) | self.collection.face_ids_of(person_id)
         faces_deleted = self.collection.delete_faces(face_ids) if face_ids else 0
         versions_deleted = self.photos.delete_all_versions(person_prefix(person_id))
+        snapshots_deleted = self.snapshots.delete_all(snapshot_prefix(person_id)) if self.snapshots else 0
         visit_deleted = self.people.delete_visit(person_id)
-        if person is None and not (face_ids or versions_deleted or visit_deleted):
+        visits_erased = self.visits.erase(person_id)
+        if person is None and not (face_ids or versions_deleted or snapshots_deleted or visit_deleted or visits_erased):
             raise PersonNotFound(f"no person {person_id} (or already erased)")
         receipt = ErasureReceipt(
             person_id=person_id,
@@ -36,7 +42,9 @@ class Erasure:
             erased_by=staff,
             faces_deleted=faces_deleted,
             photo_versions_deleted=versions_deleted,
+            snapshots_deleted=snapshots_deleted,
             visit_deleted=visit_deleted,
+            visits_erased=visits_erased,
         )
         self.people.record_erasure({**receipt.model_dump(), "request_id": request_id})
         self.people.delete(person_id)

@@ -51,6 +51,10 @@ class LowQuality(ApiError):
     status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "low_quality"
 
 
+class FaceRotated(ApiError):
+    status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "face_rotated"
+
+
 class DuplicatePerson(ApiError):
     status, code = HTTPStatus.CONFLICT, "duplicate_person"
 
@@ -67,8 +71,22 @@ class InvalidPageToken(ApiError):
     status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_page_token"
 
 
+class InvalidDateRange(ApiError):
+    status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_date_range"
+
+
+class VisitNotFound(ApiError):
+    status, code = HTTPStatus.NOT_FOUND, "visit_not_found"
+
+
 class Unauthorized(ApiError):
     status, code = HTTPStatus.UNAUTHORIZED, "unauthorized"
+
+
+class Forbidden(ApiError):
+    """The caller's role does not allow this route (access.py); nothing was read or written."""
+
+    status, code = HTTPStatus.FORBIDDEN, "forbidden"
 
 
 class RequestInProgress(ApiError):
@@ -87,13 +105,3 @@ class ServiceBusy(ApiError):
     """AWS throttled us or a step timed out; nothing was kept, the same request can be retried."""
 
     status, code = HTTPStatus.SERVICE_UNAVAILABLE, "service_busy"
-
-
-class VisitNotFound(ApiError):
-    status, code = HTTPStatus.NOT_FOUND, "visit_not_found"
-
-
-class AlreadyAcknowledged(ApiError):
-    """Another assistant tapped "I'm on it" first; the message names them."""
-
-    status, code = HTTPStatus.CONFLICT, "already_acknowledged"

@@ -9,6 +9,10 @@ Where the bounds come from:
   (https://docs.aws.amazon.com/rekognition/latest/dg/recommendations-facial-input-images.html): yaw under
   45 degrees either way; pitch under 30 degrees face down and under 45 face up; no limit on roll. The API
   reference does not say which sign of Pitch is "down", so Greeter applies the stricter 30 both ways.
+- Roll: Greeter's own bound (45 degrees). A face rolled further is a photo taken or saved sideways or upside
+  down; the door camera sees people upright, and a sideways reference photo can fail to match the same person
+  registered upright, so it would register them twice. Refused with its own code so the app can say "turn the
+  photo upright".
 - Brightness and sharpness: the same page says "use images that are bright and sharp" and to check them
   with DetectFaces, but AWS publishes no numbers (Quality.Brightness/Sharpness are 0-100, higher is
   brighter/sharper). Greeter's floors (25) and ceiling (95) are its own choice: they refuse clearly dark,
@@ -18,12 +22,13 @@ Where the bounds come from:
 
 import math
 
-from errors import LowQuality, NoFace, SeveralFaces
+from errors import FaceRotated, LowQuality, NoFace, SeveralFaces
 
 MIN_FACE_PIXELS = 50
 REFERENCE_IMAGE = (1920, 1080)
 MAX_YAW = 45.0
 MAX_PITCH = 30.0
+MAX_ROLL = 45.0
 MIN_BRIGHTNESS = 25.0
 MAX_BRIGHTNESS = 95.0
 MIN_SHARPNESS = 25.0
@@ -66,6 +71,12 @@ def the_one_good_face(faces: list[dict], width: int, height: int) -> dict:
         raise NoFace("no face was found in the photo")
     if len(faces) > 1:
         raise SeveralFaces(f"{len(faces)} faces were found; the photo must show only the person being registered")
+    roll = faces[0].get("Pose", {}).get("Roll", 0.0)
+    if abs(roll) > MAX_ROLL:
+        raise FaceRotated(
+            f"the face is turned {roll:.0f} degrees in the picture (at most {MAX_ROLL:.0f}): the photo is sideways "
+            "or upside down; turn it upright and send it again"
+        )
     problems = quality_problems(faces[0], width, height)
     if problems:
         raise LowQuality("the face is not clear enough to recognise later: " + "; ".join(problems), reasons=problems)

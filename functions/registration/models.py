@@ -1,7 +1,8 @@
 """The API's contract: request and response bodies (Pydantic). The OpenAPI description is generated from these.
 
 Requests refuse unknown fields (a typo must not be silently dropped), and the photo travels as base64 in
-JSON: a JPEG or PNG of at most Rekognition's 5 MB, checked further by photos.py.
+JSON: a JPEG or PNG of at most photos.MAX_PHOTO_BYTES (what fits in Lambda's 6 MB request once base64-encoded),
+checked further by photos.py.
 """
 
 import base64
@@ -9,6 +10,7 @@ import binascii
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+from photos import MAX_PHOTO_BYTES
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -41,7 +43,9 @@ Photo = Annotated[
             "type": "string",
             "format": "byte",
             "contentEncoding": "base64",
-            "description": "The JPEG or PNG file, base64-encoded; at most 5 MB before encoding (Rekognition's limit).",
+            "description": f"The JPEG or PNG file, base64-encoded; at most {MAX_PHOTO_BYTES:,} bytes (4.45 MiB) before "
+            "encoding: what fits in Lambda's 6 MB request once base64-encoded.",
+            "maxLength": (MAX_PHOTO_BYTES + 2) // 3 * 4,
         }
     ),
 ]
@@ -88,10 +92,14 @@ class SearchRequest(_Request):
 
 
 class PersonPatch(_Request):
-    """Profile fields only: the consent record, faces and photos cannot be edited (erase and re-register)."""
+    """Profile fields only: the consent record, faces and photos cannot be edited (erase and re-register).
+    At least one field; name and notes cannot be null (only contact_email can be removed)."""
 
-    name: Name | None = None
-    notes: Notes | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # The document says what the validator below enforces: name and notes are strings when given.
+    name: Annotated[Name | None, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100})] = None
+    notes: Annotated[Notes | None, WithJsonSchema({"type": "string", "maxLength": 2000})] = None
     contact_email: Email | None = Field(default=None, description="null removes the address.")
 
     @model_validator(mode="after")
@@ -154,7 +162,9 @@ class ErasureReceipt(BaseModel):
     erased_by: str
     faces_deleted: int
     photo_versions_deleted: int
+    snapshots_deleted: int = Field(description="Match snapshots of the person in the crops bucket (frame search).")
     visit_deleted: bool
+    visits_erased: int = Field(description="Visits removed from the visit history.")
 
 
 class FieldProblem(BaseModel):
@@ -170,29 +180,10 @@ class ErrorBody(BaseModel):
     person_id: str | None = Field(default=None, description="duplicate_person: who is already registered.")
 
 
-class VisitView(BaseModel):
-    visit_id: str = Field(description="The visit's id (the alert that opened it).")
-    person_id: str
-    name: str
-    notes: str
-    camera: str
-    first_seen: str = Field(description="When the visit began (ISO 8601 UTC).")
-    last_seen: str
-    photo_url: str | None = Field(description="A short-lived link to the person's first registered photo.")
-    acknowledged_by: str | None = Field(description="The staff member looking after the customer, if any.")
-    acknowledged_at: str | None = None
+class Me(BaseModel):
+    """The signed-in staff account and what its role allows (the staff app shows only those screens)."""
 
-
-class VisitsNow(BaseModel):
-    visits: list[VisitView] = Field(description="Open visits (seen within the cooldown), newest first.")
-
-
-class AcknowledgeRequest(_Request):
-    visit_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-class Acknowledgement(BaseModel):
-    visit_id: str
-    person_id: str
-    by: str = Field(description="The staff member looking after the customer.")
-    at: str
+    staff: str = Field(description="The account's email.")
+    role: str | None = Field(description="tablet, assistant or manager; null for an account in no group.")
+    permissions: list[str] = Field(description="What the role allows, e.g. register_people, erase_people.")
+    routes: list[str] = Field(description='The API routes the role may call, e.g. "DELETE /people/{person_id}".')

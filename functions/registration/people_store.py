@@ -7,6 +7,10 @@ from greeter_common.people import Person
 NOT_BEING_ERASED = "attribute_exists(person_id) AND attribute_not_exists(erasure_started_at)"
 
 
+class RecordConflict(Exception):
+    """The transaction met another registration's at the same moment: look again and retry."""
+
+
 def _condition_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
@@ -25,9 +29,68 @@ class PeopleStore:
             return None
         return Person.model_validate(item)
 
-    def put(self, person: Person) -> None:
-        # No condition: person ids are fresh uuid4s, and an unconditional put is safe to retry after a timeout.
-        self._people.put_item(Item=person.model_dump(exclude_none=True))
+    def put_unless_beaten(self, person: Person, rivals: set[str], now: str) -> str | None:
+        """Record a new person whose face is like the faces of `rivals` (people being registered at the same
+        time), and void each rival's id, in one transaction: it succeeds only if no rival is recorded or has
+        voided this id first. None when recorded; otherwise the id of the person who was recorded instead.
+
+        Two registrations of one face each index it, then look for the other. At least one of them sees the
+        other (each indexes before it looks), and DynamoDB runs the two transactions one after the other, so
+        exactly one is recorded. A void row is `erasure_started_at` + `registered_as`: gone for every reader."""
+        # The table resource's client takes plain Python values (boto3 serialises them, as for put_item).
+        items = [
+            {
+                "Put": {
+                    "TableName": self._people.name,
+                    "Item": person.model_dump(exclude_none=True),
+                    "ConditionExpression": "attribute_not_exists(person_id)",
+                }
+            }
+        ] + [
+            {
+                "Put": {
+                    "TableName": self._people.name,
+                    "Item": {"person_id": rival, "erasure_started_at": now, "registered_as": person.person_id},
+                    "ConditionExpression": "attribute_not_exists(person_id)",
+                }
+            }
+            for rival in sorted(rivals)
+        ]
+        try:
+            self._people.meta.client.transact_write_items(TransactItems=items)
+            return None
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" not in reasons:
+                raise RecordConflict("DynamoDB cancelled the transaction for another one on the same ids") from error
+        mine = self._item(person.person_id)
+        if mine is not None:
+            # Voided by a rival, or recorded by this very transaction (an earlier attempt whose answer was lost).
+            return mine.get("registered_as")
+        for rival in sorted(rivals):
+            item = self._item(rival)
+            if item is not None:
+                return item.get("registered_as", rival)
+        raise RecordConflict("the rival that blocked the transaction has been undone since")
+
+    def _item(self, person_id: str) -> dict | None:
+        return self._people.get_item(Key={"person_id": person_id}, ConsistentRead=True).get("Item")
+
+    def void(self, person_id: str, registered_as: str, now: str) -> bool:
+        """Void the id of a person being registered whose face turned out to be `registered_as`'s; False if
+        that id is already recorded (or voided by someone else)."""
+        try:
+            self._people.put_item(
+                Item={"person_id": person_id, "erasure_started_at": now, "registered_as": registered_as},
+                ConditionExpression="attribute_not_exists(person_id)",
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
 
     def delete(self, person_id: str) -> None:
         self._people.delete_item(Key={"person_id": person_id})
@@ -111,7 +174,8 @@ class PeopleStore:
             if _condition_failed(error):
                 return None
             raise
-        return Person.model_validate(item)
+        # A void row (a registration that lost a race) has no person in it: nothing to read, only to sweep.
+        return Person.model_validate(item) if "name" in item else None
 
     # ------------------------------------------------------------------ visits and audit
     def delete_visit(self, person_id: str) -> bool:
@@ -126,3 +190,27 @@ class PeopleStore:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
+
+
+class PeopleNames:
+    """People's current names, many at once (one BatchGetItem per 100), for lists of visits."""
+
+    def __init__(self, dynamodb, people_table: str):
+        self._dynamodb, self._table = dynamodb, people_table
+
+    def names(self, person_ids: set[str]) -> dict[str, str]:
+        names: dict[str, str] = {}
+        ids = sorted(person_ids)
+        for start in range(0, len(ids), 100):
+            request = {
+                self._table: {
+                    "Keys": [{"person_id": person_id} for person_id in ids[start : start + 100]],
+                    "ProjectionExpression": "person_id, #name",
+                    "ExpressionAttributeNames": {"#name": "name"},
+                }
+            }
+            while request:
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                names.update({item["person_id"]: item.get("name", "") for item in answer["Responses"][self._table]})
+                request = answer.get("UnprocessedKeys") or {}
+        return names

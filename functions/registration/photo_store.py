@@ -1,4 +1,5 @@
-"""S3: the photos bucket (private, versioned). Photos live at people/<person id>/<face id>.<jpg|png>."""
+"""S3: the photos bucket (private, versioned; photos at people/<person id>/<face id>.<jpg|png>) and, in frame-search
+mode, the match snapshots the crops bucket keeps of recognised faces (snapshots/<person id>/..., not versioned)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -46,3 +47,26 @@ class PhotoStore:
 
 class PhotosNotDeleted(RuntimeError):
     """S3 refused to delete some object versions."""
+
+
+def snapshot_prefix(person_id: str) -> str:
+    return f"snapshots/{person_id}/"
+
+
+class SnapshotStore:
+    def __init__(self, client, bucket: str):
+        self._client = client
+        self.bucket = bucket
+
+    def delete_all(self, prefix: str) -> int:
+        """Delete every object under `prefix`; how many were deleted."""
+        removed = 0
+        for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", []) if item["Key"].startswith(prefix)]
+            if not keys:
+                continue
+            response = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+            if response.get("Errors"):
+                raise PhotosNotDeleted(response["Errors"])
+            removed += len(keys)
+        return removed

@@ -3,6 +3,11 @@
 Limits from "Guidelines and quotas in Amazon Rekognition"
 (https://docs.aws.amazon.com/rekognition/latest/dg/limits.html): images passed as bytes are at most
 5 MB, JPEG or PNG, and at least 80 pixels on each side.
+
+The photo reaches the function base64-encoded inside API Gateway's event, and a synchronous Lambda request is at
+most 6 MB ("Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): base64 makes
+4 bytes of every 3, and the rest of the event (headers twice, the token's claims, the other fields) needs room,
+so the largest photo that arrives at all is MAX_PHOTO_BYTES, below Rekognition's 5 MB.
 """
 
 import io
@@ -11,7 +16,9 @@ from dataclasses import dataclass
 from errors import ImageTooLarge, LowQuality, NotAnImage, TruncatedImage
 from PIL import Image, UnidentifiedImageError
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
+LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024
+EVENT_ALLOWANCE_BYTES = 64 * 1024
+MAX_PHOTO_BYTES = (LAMBDA_REQUEST_BYTES - EVENT_ALLOWANCE_BYTES) // 4 * 3  # 4,669,440 bytes (4.45 MiB)
 MIN_SIDE_PIXELS = 80
 # Decoding cost guard (a small file can still decode to a huge bitmap): 50 megapixels is above any phone camera.
 MAX_PIXELS = 50_000_000
@@ -38,7 +45,7 @@ class CheckedPhoto:
 def check_photo(data: bytes) -> CheckedPhoto:
     """The photo, if it is a whole JPEG or PNG within Rekognition's limits; raises the matching ApiError otherwise."""
     if len(data) > MAX_PHOTO_BYTES:
-        raise ImageTooLarge(f"the photo is {len(data):,} bytes; the limit is {MAX_PHOTO_BYTES:,} (5 MB)")
+        raise ImageTooLarge(f"the photo is {len(data):,} bytes; the limit is {MAX_PHOTO_BYTES:,} (4.45 MiB)")
     expected = next((name for magic, name in _FORMATS.items() if data.startswith(magic)), None)
     if expected is None:
         raise NotAnImage("the photo is not a JPEG or PNG file")

@@ -1,10 +1,12 @@
 """The API's routes: each reads the request, calls the domain (enrolment, directory, erasure) and shapes the answer."""
 
 import hashlib
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
+from access import ROUTES, Staff, staff_of
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -14,6 +16,8 @@ from errors import (
     ApiError,
     ConsentRequired,
     DuplicatePerson,
+    FaceRotated,
+    Forbidden,
     IdempotencyKeyReused,
     ImageTooLarge,
     InvalidPageToken,
@@ -33,6 +37,7 @@ from greeter_common.observability import metrics
 from models import (
     ErasureReceipt,
     ErrorBody,
+    Me,
     NewPerson,
     NewPhoto,
     PeoplePage,
@@ -41,7 +46,7 @@ from models import (
     SearchRequest,
     SearchResult,
 )
-from wiring import deadline, directory, enrolment, erasure, idempotency_config, idempotency_store
+from wiring import audit_trail, deadline, directory, enrolment, erasure, idempotency_config, idempotency_store
 
 router = APIGatewayRouter()
 
@@ -57,8 +62,8 @@ IdempotencyKey = Annotated[
         "duplicate_person with the person's id, and a retried photo upload is recognised by its body.",
     ),
 ]
-_PHOTO_REFUSALS = (NotAnImage, TruncatedImage, ImageTooLarge, NoFace, SeveralFaces, LowQuality)
-_ALWAYS = (Unauthorized, ServiceBusy)
+_PHOTO_REFUSALS = (NotAnImage, TruncatedImage, ImageTooLarge, NoFace, SeveralFaces, FaceRotated, LowQuality)
+_ALWAYS = (Unauthorized, Forbidden, ServiceBusy)
 
 
 def refusals(*errors: type[ApiError], body: bool = False) -> dict:
@@ -79,17 +84,26 @@ def refusals(*errors: type[ApiError], body: bool = False) -> dict:
     }
 
 
+def answer(model: type, description: str, status: int = 200) -> dict:
+    """The OpenAPI response of a route's success."""
+    return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
 def _ok(status: HTTPStatus, body, headers: dict | None = None) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _staff() -> str:
-    """Who is calling: the staff account from the Cognito authorizer's claims (API Gateway verified the token)."""
-    claims = (router.current_event.request_context.authorizer.claims or {}) if router.current_event else {}
-    staff = claims.get("email") or claims.get("cognito:username")
-    if not staff:
-        raise Unauthorized("no staff identity in the request (sign in through the user pool)")
-    return staff
+def _staff() -> Staff:
+    """Who is calling: the staff account from the Cognito authorizer's claims (API Gateway verified the token;
+    app.lambda_handler has checked the role may call this route)."""
+    return staff_of(router.current_event.request_context.authorizer.claims if router.current_event else None)
+
+
+def _audit(staff: Staff, action: str, subject: str, **counts: int) -> None:
+    """Record in the staff audit trail who did what to which person (their id) or what (e.g. an export)."""
+    request_id = router.current_event.request_context.request_id
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    audit_trail.record(staff, action, subject, at, request_id, **counts)
 
 
 def sends_json(event) -> bool:
@@ -126,9 +140,15 @@ def _add_photo_once(retry_key: dict, person_id: str, photo: bytes) -> str:
     "registered), indexes the face, stores the photo and records the person. Nothing is kept if any step fails.",
     tags=["people"],
     responses={
-        201: {"description": "Registered", "content": {content_types.APPLICATION_JSON: {"model": PersonView}}},
+        **answer(PersonView, "Registered", 201),
         **refusals(
-            ConsentRequired, *_PHOTO_REFUSALS, DuplicatePerson, RequestInProgress, IdempotencyKeyReused, body=True
+            ConsentRequired,
+            *_PHOTO_REFUSALS,
+            DuplicatePerson,
+            PersonNotFound,  # a replayed registration whose person has been erased since
+            RequestInProgress,
+            IdempotencyKeyReused,
+            body=True,
         ),
     },
 )
@@ -136,11 +156,14 @@ def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -
     _json_only()
     staff = _staff()
     if idempotency_key:
-        person_id = _register_once(retry_key=_retry_key("POST /people", idempotency_key), request=person, staff=staff)
+        person_id = _register_once(
+            retry_key=_retry_key("POST /people", idempotency_key), request=person, staff=staff.name
+        )
     else:
         # No key: no body-keyed replay either (it would answer "person X" for an hour after X was erased);
         # a retry is caught by the duplicate check instead (409 duplicate_person with the id).
-        person_id = enrolment.register(person, staff, deadline(router.lambda_context.get_remaining_time_in_millis))
+        person_id = enrolment.register(person, staff.name, deadline(router.lambda_context.get_remaining_time_in_millis))
+    _audit(staff, "register_person", person_id)
     metrics.add_metric(name="PersonRegistered", unit=MetricUnit.Count, value=1)
     try:
         view = directory.person(person_id)
@@ -155,7 +178,7 @@ def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -
     description="Better recall across lighting and angles. The photo must not match a different registered person.",
     tags=["people"],
     responses={
-        201: {"description": "Added", "content": {content_types.APPLICATION_JSON: {"model": PersonView}}},
+        **answer(PersonView, "Added", 201),
         **refusals(
             *_PHOTO_REFUSALS,
             DuplicatePerson,
@@ -169,11 +192,12 @@ def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -
 )
 def add_photo(person_id: PersonId, body: NewPhoto, idempotency_key: IdempotencyKey = None) -> Response[PersonView]:
     _json_only()
-    _staff()
+    staff = _staff()
     pid = str(person_id)
     _add_photo_once(
         retry_key=_retry_key(f"POST /people/{pid}/photos", idempotency_key), person_id=pid, photo=body.photo
     )
+    _audit(staff, "add_photo", pid)
     metrics.add_metric(name="PhotoAdded", unit=MetricUnit.Count, value=1)
     return _ok(HTTPStatus.CREATED, directory.person(pid))
 
@@ -182,51 +206,55 @@ def add_photo(person_id: PersonId, body: NewPhoto, idempotency_key: IdempotencyK
     "/people",
     summary="List registered people",
     tags=["people"],
-    responses=refusals(InvalidPageToken),
+    responses={**answer(PeoplePage, "A page of people"), **refusals(InvalidPageToken)},
 )
 def list_people(
     limit: Annotated[int, Query(ge=1, le=100, description="People per page.")] = 25,
     next_token: Annotated[str | None, Query(max_length=500, description="From the previous page.")] = None,
 ) -> PeoplePage:
     _staff()
-    return directory.page(limit, next_token)
+    return directory.page(limit, next_token)  # names and notes, no photos: not a photo read
 
 
 @router.get(
     "/people/<person_id>",
     summary="One person, with short-lived links to their photos",
     tags=["people"],
-    responses=refusals(PersonNotFound),
+    responses={**answer(PersonView, "The person, with photo links"), **refusals(PersonNotFound)},
 )
 def get_person(person_id: PersonId) -> PersonView:
-    _staff()
-    return directory.person(str(person_id), with_links=True)
+    staff, pid = _staff(), str(person_id)
+    return directory.person(pid, before_photo_links=lambda count: _audit(staff, "read_photos", pid, photos=count))
 
 
 @router.patch(
     "/people/<person_id>",
     summary="Correct a person's profile (name, notes, contact email)",
     tags=["people"],
-    responses=refusals(PersonNotFound, body=True),
+    responses={**answer(PersonView, "The person as corrected"), **refusals(PersonNotFound, body=True)},
 )
 def update_person(person_id: PersonId, patch: PersonPatch) -> PersonView:
     _json_only()
-    _staff()
-    return directory.update(str(person_id), patch)
+    staff = _staff()
+    view = directory.update(str(person_id), patch)
+    _audit(staff, "update_person", str(person_id))
+    return view
 
 
 @router.delete(
     "/people/<person_id>",
     summary="Erase a person",
     description="Deletes every face of the person in the collection, every stored photo (all versions), the "
-    "person's row and alert-cooldown item, and records an audit entry (who, when, which id; no face, no name). "
+    "person's match snapshots (frame search), row and alert-cooldown item, and records an audit entry (who, "
+    "when, which id; no face, no name). "
     "Safe to retry.",
     tags=["people"],
-    responses=refusals(PersonNotFound),
+    responses={**answer(ErasureReceipt, "Erased: what was deleted"), **refusals(PersonNotFound)},
 )
 def erase_person(person_id: PersonId) -> ErasureReceipt:
     staff = _staff()
-    receipt = erasure.erase(str(person_id), staff, router.current_event.request_context.request_id)
+    receipt = erasure.erase(str(person_id), staff.name, router.current_event.request_context.request_id)
+    _audit(staff, "erase_person", str(person_id))
     metrics.add_metric(name="PersonErased", unit=MetricUnit.Count, value=1)
     return receipt
 
@@ -238,11 +266,29 @@ def erase_person(person_id: PersonId) -> ErasureReceipt:
     "match threshold, best first. Nothing is stored.",
     tags=["search"],
     responses={
-        200: {"description": "Matches", "content": {content_types.APPLICATION_JSON: {"model": SearchResult}}},
-        **refusals(NotAnImage, TruncatedImage, ImageTooLarge, NoFace, body=True),
+        **answer(SearchResult, "Matches"),
+        **refusals(NotAnImage, TruncatedImage, ImageTooLarge, NoFace, LowQuality, body=True),
     },
 )
 def search(body: SearchRequest) -> SearchResult:
     _json_only()
     _staff()
     return directory.search(body.photo)
+
+
+@router.get(
+    "/me",
+    summary="Who am I, and what may I do?",
+    description="The signed-in staff account, its role (Cognito group) and what the role allows, so the staff "
+    "app shows only what the role can do. A role change shows here with the next sign-in.",
+    tags=["staff"],
+    responses={**answer(Me, "The account and its role"), **refusals()},
+)
+def who_am_i() -> Me:
+    staff = _staff()
+    return Me(
+        staff=staff.name,
+        role=staff.role,
+        permissions=sorted(staff.permissions),
+        routes=sorted(route for route, permission in ROUTES.items() if staff.may(permission)),
+    )

@@ -7,14 +7,18 @@ class Settings(BaseModel):
     people_table: str
     visits_table: str
     erasure_audit_table: str
+    staff_audit_table: str
     idempotency_table: str
     photos_bucket: str
+    # The crops bucket in FrameSearch mode (match snapshots live under snapshots/<person id>/); empty otherwise.
+    snapshots_bucket: str = ""
     face_collection: str
     # The similarity at which the cameras treat a face as a registered person; the duplicate check and
     # POST /search use the same bar, so "already registered" means "the cameras would take them for them".
     match_threshold: float = Field(ge=80, le=100)
+    visit_history_table: str
+    store_time_zone: str
+    alert_cooldown_minutes: int = Field(ge=1)
     photo_link_seconds: int = Field(default=300, ge=30, le=3600)
-    # A visit is open while the person was seen within the cooldown (the match function's rule).
-    alert_cooldown_minutes: int = Field(default=30, ge=1, le=1440)
     # The arrivals channel's HTTP endpoint (AppSync Events); "I'm on it" is published there.
     arrivals_http_endpoint: str = ""

@@ -1,7 +1,8 @@
 """The composition root: settings, AWS clients (created once, at cold start) and the services routes use."""
 
+from zoneinfo import ZoneInfo
+
 import boto3
-from arrivals_board import ArrivalsBoard
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from botocore.config import Config
 from collection import FaceCollection
@@ -10,9 +11,11 @@ from enrolment import Enrolment
 from erasure import Erasure
 from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.settings import load_settings
-from people_store import PeopleStore
-from photo_store import PhotoStore
+from greeter_common.visit_history import VisitHistory
+from people_store import PeopleNames, PeopleStore
+from photo_store import PhotoStore, SnapshotStore
 from settings import Settings
+from staff_audit import StaffAuditTrail
 from undo import Deadline
 
 settings = load_settings(Settings)
@@ -34,23 +37,27 @@ _photos = PhotoStore(
     boto3.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
     settings.photos_bucket,
 )
-_people = PeopleStore(
-    boto3.resource("dynamodb", config=_AWS), settings.people_table, settings.visits_table, settings.erasure_audit_table
+_dynamodb = boto3.resource("dynamodb", config=_AWS)
+_people = PeopleStore(_dynamodb, settings.people_table, settings.visits_table, settings.erasure_audit_table)
+audit_trail = StaffAuditTrail(_dynamodb, settings.staff_audit_table)
+
+visit_history = VisitHistory(
+    boto3.resource("dynamodb", config=_AWS).Table(settings.visit_history_table),
+    ZoneInfo(settings.store_time_zone),
+    retention_days=1,  # only the match function writes visits; the API reads, acknowledges and erases them
 )
+people_names = PeopleNames(boto3.resource("dynamodb", config=_AWS), settings.people_table)
 
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
-erasure = Erasure(_collection, _photos, _people)
+_snapshots = (
+    SnapshotStore(boto3.client("s3", config=_AWS), settings.snapshots_bucket) if settings.snapshots_bucket else None
+)
+erasure = Erasure(_collection, _photos, _people, visit_history, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
+# "I'm on it" is told to every tablet on the arrivals channel (best effort: the visit history has it anyway).
 _session = boto3.session.Session()
-arrivals_board = ArrivalsBoard(
-    visits=boto3.resource("dynamodb", config=_AWS).Table(settings.visits_table),
-    people=_people,
-    photos=_photos,
-    publisher=ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials()),
-    cooldown_seconds=settings.alert_cooldown_minutes * 60,
-    link_seconds=settings.photo_link_seconds,
-)
+arrivals = ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
 # A retried request (same Idempotency-Key header, or the same body when there is none) gets the first

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: {len(error.problems)} problem(s):", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
+        for warning in error.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         return EX_CONFIG
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)

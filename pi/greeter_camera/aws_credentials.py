@@ -44,7 +44,8 @@ from greeter_camera.config import AccessKeyCredentials, Credentials, IotCertific
 log = logging.getLogger(__name__)
 
 # A credentials request that has not been answered in this time has failed (the uploader tries again later).
-REQUEST_TIMEOUT_SECONDS = 10.0
+# It bounds each socket operation of the one request (connect, TLS, read), so a silent network costs seconds.
+REQUEST_TIMEOUT_SECONDS = 5.0
 THING_NAME_HEADER = "x-amzn-iot-thingname"
 _FIND_ENDPOINT = "aws iot describe-endpoint --endpoint-type iot:CredentialProvider"
 

@@ -15,6 +15,7 @@ streaming video).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
@@ -24,9 +25,12 @@ from pathlib import Path
 from typing import Literal
 
 from greeter_camera.detection_settings import (
+    AUTO_WIDTH,
     REGION_NAME,
     STREAM_NAME,
     DetectionSettings,
+    auto_detection_width,
+    smallest_face_seen,
 )
 
 # ---- defaults, and why ---------------------------------------------------------------------------
@@ -115,13 +119,16 @@ _UNSAFE_IN_STRUCTURE = re.compile(r"[,;\"'\s\\]")
 
 
 class ConfigError(ValueError):
-    """The configuration file has problems; `problems` holds one plain sentence for each."""
+    """The configuration file has problems; `problems` holds one plain sentence for each, `warnings` what else
+    looked wrong (an unknown key is often the typo behind a "missing" one, so both are shown together)."""
 
-    def __init__(self, problems: list[str], path: str | None = None) -> None:
+    def __init__(self, problems: list[str], path: str | None = None, warnings: tuple[str, ...] = ()) -> None:
         self.problems = problems
         self.path = path
+        self.warnings = tuple(warnings)
         where = f" in {path}" if path else ""
-        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(f"  - {p}" for p in problems))
+        lines = [f"  - {p}" for p in problems] + [f"  - warning: {w}" for w in self.warnings]
+        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -213,15 +220,24 @@ def parse_env_text(text: str) -> tuple[dict[str, str], list[str]]:
             problems.append(f"line {number}: expected KEY=value, got {raw.strip()!r}")
             continue
         value = value.strip()
+        # "" is a substring of every string: an empty value (KEY=, documented as "empty = the default") must
+        # not look like an opening quote.
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
-        elif value[:1] in "\"'":
+        elif value and value[0] in "\"'":
             problems.append(f"line {number}: {key} has an opening quote but no closing one")
             continue
         if key in values:
             problems.append(f"line {number}: {key} is set twice (the first value was {values[key]!r})")
         values[key] = value
     return values, problems
+
+
+def _typo_of(key: str, values: Mapping[str, str]) -> str | None:
+    """The unknown key in the file that is most likely `key` misspelt, if any."""
+    unknown = [name for name in values if name not in KNOWN_KEYS]
+    close = difflib.get_close_matches(key, unknown, n=1)
+    return close[0] if close else None
 
 
 # ---- reading values ------------------------------------------------------------------------------
@@ -242,7 +258,9 @@ class _Reader:
     def required(self, key: str, what: str, hint: str = "") -> str:
         value = self.text(key)
         if value is None:
-            self.problems.append(f"{key} is missing: {what}.{(' ' + hint) if hint else ''}")
+            typo = _typo_of(key, self.values)
+            typo_hint = f" {typo} is set: a typo for {key}?" if typo else ""
+            self.problems.append(f"{key} is missing: {what}.{(' ' + hint) if hint else ''}{typo_hint}")
             return ""
         return value
 
@@ -337,8 +355,29 @@ def _resolution(reader: _Reader) -> tuple[int, int]:
     return DEFAULT_RESOLUTION
 
 
+_IOT_KEYS = ("GREETER_IOT_CREDENTIALS_ENDPOINT", "GREETER_IOT_ROLE_ALIAS")
+_ACCESS_KEY_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
 def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
     method = reader.choice("GREETER_CREDENTIALS", CREDENTIAL_METHODS, "iot-certificate")
+    iot_set = [key for key in _IOT_KEYS if reader.text(key)]
+    keys_set = [key for key in _ACCESS_KEY_KEYS if reader.text(key)]
+    # Access keys filled in but GREETER_CREDENTIALS left at its default: the installer meant the fallback.
+    if method == "iot-certificate" and keys_set and not iot_set and not reader.text("GREETER_CREDENTIALS"):
+        reader.problems.append(
+            f"{' and '.join(keys_set)} {'are' if len(keys_set) > 1 else 'is'} set but GREETER_CREDENTIALS is "
+            "not: add GREETER_CREDENTIALS=access-keys to use the IAM user's key (or remove the key and fill in "
+            "the GREETER_IOT_* settings for an IoT certificate, the preferred way)."
+        )
+        return AccessKeyCredentials(access_key_id="", secret_access_key="")
+    if iot_set and keys_set:
+        unused = keys_set if method == "iot-certificate" else iot_set
+        reader.problems.append(
+            f"Both credential methods are filled in ({', '.join(iot_set + keys_set)}): the camera uses one identity. "
+            f"GREETER_CREDENTIALS={method}, so remove {', '.join(unused)} "
+            f"(or set GREETER_CREDENTIALS={'access-keys' if method == 'iot-certificate' else 'iot-certificate'})."
+        )
     if method == "access-keys":
         key_id = reader.required(
             "AWS_ACCESS_KEY_ID",
@@ -354,10 +393,17 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
             reader.problems.append(f"AWS_SECRET_ACCESS_KEY is {len(secret)} characters long; secret keys have 40.")
         return AccessKeyCredentials(access_key_id=key_id, secret_access_key=secret)
 
+    no_identity = not iot_set and not keys_set
     endpoint = reader.required(
         "GREETER_IOT_CREDENTIALS_ENDPOINT",
         "the account's AWS IoT credentials endpoint",
-        "Get it with: aws iot describe-endpoint --endpoint-type iot:CredentialProvider",
+        "Get it with: aws iot describe-endpoint --endpoint-type iot:CredentialProvider"
+        + (
+            " (or, without IoT, use an IAM user's key: GREETER_CREDENTIALS=access-keys with AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY; pi/provision-camera.sh --method access-keys writes them)."
+            if no_identity
+            else "."
+        ),
     )
     if endpoint:
         if endpoint.startswith(("https://", "http://")):
@@ -401,7 +447,9 @@ def _credentials(reader: _Reader, region: str, stream_name: str) -> Credentials:
     )
 
 
-def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate: int) -> DetectionSettings | None:
+def _detection(
+    reader: _Reader, values: Mapping[str, str], mode: str, framerate: int, frame_width: int
+) -> DetectionSettings | None:
     """Frame-search mode's settings, checked by DetectionSettings itself; its problems join the others."""
     if mode == "off":
         ignored = sorted(key for key in values if key in DETECTION_KEYS - SHARED_KEYS and values[key].strip())
@@ -416,6 +464,16 @@ def _detection(reader: _Reader, values: Mapping[str, str], mode: str, framerate:
         reader.problems.append(
             f"GREETER_DETECTION_FPS={detection.fps} is more than the camera's GREETER_FRAMERATE={framerate}."
         )
+    if detection is not None and detection.detection_width != AUTO_WIDTH:
+        smallest = smallest_face_seen(frame_width, detection.detection_width)
+        if smallest > detection.min_face_px:
+            reader.problems.append(
+                f"GREETER_DETECTION_WIDTH={detection.detection_width} finds no face under {smallest:.0f} px in "
+                f"{frame_width}-pixel-wide frames, but GREETER_MIN_FACE_PX={detection.min_face_px}: use "
+                f"GREETER_DETECTION_WIDTH=auto ({auto_detection_width(frame_width, detection.min_face_px)} here) "
+                "or raise "
+                f"GREETER_MIN_FACE_PX to {math.ceil(smallest)}."
+            )
     return detection
 
 
@@ -514,7 +572,7 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
         log_config=reader.path("GREETER_KVS_LOG_CONFIG", DEFAULT_KVS_LOG_CONFIG, "kvssink's log4cplus settings"),
     )
 
-    detection = _detection(reader, values, detection_mode, framerate)
+    detection = _detection(reader, values, detection_mode, framerate, width)
     if not stream_video and detection_mode == "off":
         reader.problems.append(
             "GREETER_STREAM_VIDEO=false with GREETER_DETECTION=off leaves the camera nothing to do; "
@@ -527,7 +585,7 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
     stall_timeout = reader.number("GREETER_STALL_TIMEOUT_S", DEFAULT_STALL_TIMEOUT_S, 1, 300, "seconds")
 
     if reader.problems:
-        raise ConfigError(reader.problems, path)
+        raise ConfigError(reader.problems, path, tuple(reader.warnings))
     return CameraConfig(
         camera=camera,
         encoder=encoder,
@@ -558,7 +616,7 @@ def load_config(path: str | os.PathLike[str]) -> CameraConfig:
     try:
         config = config_from_values(values, where)
     except ConfigError as error:
-        raise ConfigError(problems + error.problems, where) from None
+        raise ConfigError(problems + error.problems, where, error.warnings) from None
     if problems:
         raise ConfigError(problems, where)
     return config

@@ -44,14 +44,25 @@ logger = logging.getLogger(__name__)
 _IDLE_WAIT_SECONDS = 1.0
 
 
+# One upload attempt is bounded: 3 s to connect, 5 s for S3's answer, and no retry inside botocore (the queue
+# retries, with its own backoff). A network that takes connections and never answers costs an attempt 8 s, plus
+# at most aws_credentials.REQUEST_TIMEOUT_SECONDS when the credentials are due for renewal at that moment.
+UPLOAD_CONNECT_TIMEOUT_S = 3
+UPLOAD_READ_TIMEOUT_S = 5
+
+
 def make_s3_client(region: str, session: Any = None) -> Any:
-    """An S3 client with short timeouts: a dead network should fail an upload in seconds, and the queue,
-    not botocore, decides when to try again. `session` carries the camera's credentials
-    (aws_credentials.aws_session); without one, boto3's usual chain (environment, ~/.aws) is used."""
+    """An S3 client whose one attempt is bounded (above): the queue, not botocore, decides when to try again.
+    `session` carries the camera's credentials (aws_credentials.aws_session); without one, boto3's usual chain
+    (environment, ~/.aws) is used."""
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2})
+    config = Config(
+        connect_timeout=UPLOAD_CONNECT_TIMEOUT_S,
+        read_timeout=UPLOAD_READ_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
     return (session or boto3.session.Session()).client("s3", region_name=region, config=config)
 
 

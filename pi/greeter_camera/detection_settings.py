@@ -15,16 +15,22 @@ required; the first three are shared with the video settings):
                                          more, and the Pi keeps the rest of its CPU for encoding.
     GREETER_DETECTOR                     [auto] `auto` (YuNet, falling back to Haar if the model can't load),
                                          `yunet` (fail instead of falling back) or `haar`.
-    GREETER_DETECTION_WIDTH              [320] Width in pixels the frame is shrunk to for detection (height
-                                         keeps the aspect ratio). Crops are still cut from the full frame.
-                                         On a 1280x720 frame, YuNet at 320 finds faces from about 65-80 px
-                                         wide, at 640 from about 55 px, for about 3x the CPU
-                                         (`python -m bench.detector`).
+    GREETER_DETECTION_WIDTH              [auto] Width in pixels the frame is shrunk to for detection (height
+                                         keeps the aspect ratio); crops are still cut from the full frame.
+                                         YuNet sees no face under about 20 px at the width it works at, so
+                                         `auto` picks the smallest width at which a face of
+                                         GREETER_MIN_FACE_PX camera pixels is still 20 px: 512 for 1280x720
+                                         and 50 px, 256 for 640x480 and 50 px. A number fixes the width; one
+                                         too small to see GREETER_MIN_FACE_PX is a configuration error.
+                                         (`python -m bench.detector` measures CPU and recall per width.)
     GREETER_DETECTION_SCORE              [0.7] YuNet's minimum face score, 0-1 (Haar has no score).
-    GREETER_MIN_FACE_PX                  [50] Smallest face sent, in full-frame pixels (the shorter side of the
-                                         face box). At least 40: Rekognition detects no face smaller than
-                                         40x40 px in an image up to 1920x1080 ("Guidelines and quotas in
-                                         Amazon Rekognition"); AWS recommends 50x50 for face search
+    GREETER_MIN_FACE_PX                  [50] Smallest face sent, in the camera's own (full-frame) pixels: the
+                                         shorter side of the face box, whatever the detection width. A face
+                                         box's size wobbles by up to 15% between detection widths, so boxes
+                                         down to 15% under it are kept too. At least 40: Rekognition
+                                         detects no face smaller than 40x40 px in an image up to
+                                         1920x1080 ("Guidelines and quotas in Amazon Rekognition");
+                                         AWS recommends 50x50 for face search
                                          ("Recommendations for camera setup").
     GREETER_CROP_MARGIN                  [0.4] Margin added around the face box on each side, as a fraction
                                          of the box's width (left/right) and height (top/bottom).
@@ -43,6 +49,9 @@ required; the first three are shared with the video settings):
     GREETER_UPLOAD_BACKOFF_SECONDS       [0.5] Wait after the first failed upload; doubles on each failure.
     GREETER_UPLOAD_BACKOFF_MAX_SECONDS   [8] Longest wait between two upload attempts.
     GREETER_STOP_TIMEOUT_SECONDS         [5] How long stop() may spend flushing queued crops.
+    GREETER_HEARTBEAT_SECONDS            [60] How often the camera says it is alive (heartbeat.py): one small
+                                         S3 object overwritten, about $0.22 of PUTs a month; the stack's
+                                         silent-camera alarm (CameraSilenceMinutes, 5) wants several a window.
 
 Why these defaults: a tracked face's first crop goes as soon as it is confirmed, so a customer is greeted
 within a second of being seen; if that search finds nobody (head turned, blurred), another crop 10 s later
@@ -53,6 +62,7 @@ far more than the 30 s a crop stays worth sending.
 """
 
 import dataclasses
+import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +72,15 @@ DETECTORS = ("auto", "yunet", "haar")
 # Rekognition detects no face smaller than 40x40 px in an image up to 1920x1080 (Amazon Rekognition
 # Developer Guide, "Guidelines and quotas in Amazon Rekognition"), so smaller faces only cost searches.
 REKOGNITION_MIN_FACE_PX = 40
+# The smallest face (box side, in the pixels of the shrunken frame) each detector finds: YuNet finds every
+# face of insightface's 6-face group photo from 18 px and none under 10 (`python -m bench.detector`); Haar's
+# cascade window is 24x24.
+SMALLEST_FACE_SEEN_PX = {"yunet": 20, "haar": 24}
+# A face box's size moves by up to 15% between detection widths (YuNet on the group photo at 320, 480 and 640):
+# the minimum is applied with that much room, so one scene gives the same faces at every width.
+FACE_SIZE_TOLERANCE = 0.15
+# GREETER_DETECTION_WIDTH=auto is stored as 0.
+AUTO_WIDTH = 0
 # The camera's frame rate is at most 30 fps (config.py), so the detector cannot get more.
 MAX_DETECTION_FPS = 30
 
@@ -97,7 +116,7 @@ class DetectionSettings:
     region: str = _setting("AWS_REGION", what="the AWS region of the Greeter stack, e.g. eu-west-1")
     fps: int = _setting("GREETER_DETECTION_FPS", 5)
     detector: str = _setting("GREETER_DETECTOR", "auto")
-    detection_width: int = _setting("GREETER_DETECTION_WIDTH", 320)
+    detection_width: int = _setting("GREETER_DETECTION_WIDTH", AUTO_WIDTH)  # AUTO_WIDTH: see detection_width_for
     score_threshold: float = _setting("GREETER_DETECTION_SCORE", 0.7)
     min_face_px: int = _setting("GREETER_MIN_FACE_PX", 50)
     crop_margin: float = _setting("GREETER_CROP_MARGIN", 0.4)
@@ -112,6 +131,7 @@ class DetectionSettings:
     upload_backoff_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_SECONDS", 0.5)
     upload_backoff_max_seconds: float = _setting("GREETER_UPLOAD_BACKOFF_MAX_SECONDS", 8.0)
     stop_timeout_seconds: float = _setting("GREETER_STOP_TIMEOUT_SECONDS", 5.0)
+    heartbeat_seconds: float = _setting("GREETER_HEARTBEAT_SECONDS", 60.0)
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -150,6 +170,9 @@ class DetectionSettings:
                 if f.default is dataclasses.MISSING:
                     problems.append(f"{key} is missing: {f.metadata['what']}.")
                     unusable.add(f.name)
+                continue
+            if f.name == "detection_width" and raw.lower() == "auto":
+                kwargs[f.name] = AUTO_WIDTH
                 continue
             try:
                 kwargs[f.name] = _parse(f.type, raw)
@@ -200,7 +223,11 @@ class DetectionSettings:
             f"must be between 1 and {MAX_DETECTION_FPS} frames per second (a few a second is enough)",
         )
         check(self.detector in DETECTORS, "detector", f"must be one of {', '.join(DETECTORS)}")
-        check(80 <= self.detection_width <= 1920, "detection_width", "must be between 80 and 1920 pixels")
+        check(
+            self.detection_width == AUTO_WIDTH or 80 <= self.detection_width <= 1920,
+            "detection_width",
+            "must be auto or between 80 and 1920 pixels",
+        )
         check(0 < self.score_threshold < 1, "score_threshold", "must be between 0 and 1")
         check(
             self.min_face_px >= REKOGNITION_MIN_FACE_PX,
@@ -227,7 +254,33 @@ class DetectionSettings:
             f"must be at least GREETER_UPLOAD_BACKOFF_SECONDS ({self.upload_backoff_seconds})",
         )
         check(self.stop_timeout_seconds >= 0, "stop_timeout_seconds", "must not be negative")
+        check(
+            10 <= self.heartbeat_seconds <= 120,
+            "heartbeat_seconds",
+            "must be between 10 and 120 seconds (the stack's silent-camera alarm wants several in its window)",
+        )
         return problems
+
+
+def detection_width_for(frame_width: int, settings: "DetectionSettings", detector: str = "yunet") -> int:
+    """The width a frame `frame_width` pixels wide is shrunk to for detection: the configured one, or (auto)
+    auto_detection_width's."""
+    if settings.detection_width != AUTO_WIDTH:
+        return min(settings.detection_width, frame_width)
+    return auto_detection_width(frame_width, settings.min_face_px, detector)
+
+
+def auto_detection_width(frame_width: int, min_face_px: int, detector: str = "yunet") -> int:
+    """The smallest width (rounded up to 16) at which a face of `min_face_px` camera pixels is still one the
+    detector sees."""
+    needed = frame_width * SMALLEST_FACE_SEEN_PX[detector] / min_face_px
+    return min(frame_width, max(80, math.ceil(needed / 16) * 16))
+
+
+def smallest_face_seen(frame_width: int, detection_width: int, detector: str = "yunet") -> float:
+    """The smallest face (camera pixels) the detector finds in a frame `frame_width` wide shrunk to
+    `detection_width`."""
+    return SMALLEST_FACE_SEEN_PX[detector] * frame_width / min(detection_width, frame_width)
 
 
 def _parse(kind: object, raw: str) -> object:

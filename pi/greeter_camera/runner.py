@@ -97,6 +97,7 @@ class PipelineRunner:
         self.frames_seen = 0  # buffers that left the camera part (all frames, not only the detector's)
         self.frames_submitted = 0  # frames handed to the sender
         self._last_frame_at: float | None = None
+        self.last_frame_wallclock: float | None = None  # epoch seconds, for the heartbeat
 
     def run(self, stop: threading.Event) -> RunOutcome:
         Gst, _, GLib = gst()
@@ -198,6 +199,7 @@ class PipelineRunner:
 
         def on_buffer(_pad: Any, _info: Any) -> Any:
             self._last_frame_at = self.monotonic()
+            self.last_frame_wallclock = time.time()
             self.frames_seen += 1
             return Gst.PadProbeReturn.OK
 

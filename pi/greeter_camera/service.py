@@ -57,6 +57,22 @@ def make_sender(config: CameraConfig) -> Any:
     return FrameSearchSender(config.detection, s3_client=s3)
 
 
+def make_heartbeat(config: CameraConfig, sender: Any, status: Any, health: HealthReporter | None = None) -> Any:
+    """The heartbeat (frame-search mode: it lives next to the crops, with their credentials); None otherwise."""
+    if config.detection is None or sender is None:
+        return None
+    from greeter_camera.heartbeat import HeartbeatSender
+
+    return HeartbeatSender(
+        s3_client=sender.uploader.s3_client,
+        bucket=config.detection.crops_bucket,
+        stream_name=config.detection.stream_name,
+        interval_s=config.detection.heartbeat_seconds,
+        status=status,
+        on_sent=health.heartbeat_sent if health is not None else None,
+    )
+
+
 def run_service(config_path: str, stop: threading.Event | None = None) -> int:
     """Run until SIGTERM/SIGINT. Exit 0 when stopped, EX_CONFIG when the configuration is wrong."""
     from greeter_camera.runner import PipelineRunner, bindings_problem, has_element
@@ -67,6 +83,8 @@ def run_service(config_path: str, stop: threading.Event | None = None) -> int:
     except ConfigError as error:
         for problem in error.problems:
             log.error("%s: %s", config_path, problem)
+        for warning in error.warnings:
+            log.warning("%s: %s", config_path, warning)
         log.error("fix %s, then: sudo systemctl restart greeter-camera", config_path)
         HealthReporter(_health_path_for_errors()).config_error(error.problems)
         return EX_CONFIG
@@ -90,21 +108,46 @@ def run_service(config_path: str, stop: threading.Event | None = None) -> int:
         health.config_error([f"frame-search mode could not start the face detector: {error}"])
         return EX_CONFIG
 
+    last_frames: list[float | None] = [None]  # the last frame of any run, for the heartbeat
+    runners: list[Any] = []
+
     def run_once() -> RunOutcome:
         problems = check_environment(config, has_element, encoder)
         if problems:
             return RunOutcome("error", " ".join(problems))
         runner = PipelineRunner(config, spec, sender=sender, on_streaming=health.streaming, tick=health.watchdog)
-        return runner.run(stop)
+        runners[:] = [runner]
+        try:
+            return runner.run(stop)
+        finally:
+            last_frames[0] = runner.last_frame_wallclock or last_frames[0]
+
+    def status() -> dict[str, Any]:
+        running = runners[0].last_frame_wallclock if runners else None
+        stats = sender.stats() if sender is not None else None
+        return {
+            "state": health.state.state,
+            "summary": health.state.summary,
+            "restarts": health.state.restarts,
+            "last_frame_at": running or last_frames[0],
+            "crops_uploaded": stats.crops_uploaded if stats else 0,
+            "upload_failures": stats.upload_failures if stats else 0,
+        }
+
+    heartbeat = make_heartbeat(config, sender, status, health)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if sender is not None:
         sender.start()
+    if heartbeat is not None:
+        heartbeat.start()
     health.ready()
     try:
         return Supervisor(run_once, health=health, clock=time.monotonic, wait=stop.wait).run()
     finally:
+        if heartbeat is not None:
+            heartbeat.stop()
         if sender is not None:
             sender.stop()
 

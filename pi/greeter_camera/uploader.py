@@ -135,7 +135,7 @@ class CropUploader:
         stats: SenderStats,
     ) -> None:
         self.queue = queue
-        self._s3 = s3_client
+        self.s3_client = s3_client  # the heartbeat shares it (same credentials, same timeouts)
         self.bucket = bucket
         self.max_age_seconds = max_age_seconds
         self.backoff_seconds = backoff_seconds
@@ -155,7 +155,7 @@ class CropUploader:
         if crop is None:
             return None
         try:
-            self._s3.put_object(
+            self.s3_client.put_object(
                 Bucket=self.bucket, Key=crop.key, Body=crop.jpeg, ContentType="image/jpeg", Metadata=dict(crop.metadata)
             )
         except (BotoCoreError, ClientError) as error:

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import numpy as np
+import openapi_contract
 import pytest
 from api_requests import UNSET, b64, person_body  # noqa: E402, F401 - shared with the tests
 from botocore.exceptions import ClientError, ReadTimeoutError
@@ -56,6 +57,8 @@ def photos() -> SimpleNamespace:
         astronaut=whole,
         astronaut_png=_png(astronaut),
         astronaut_flipped=_jpeg(astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        astronaut_sideways=_jpeg(astronaut.transpose(Image.Transpose.ROTATE_90)),
+        astronaut_upside_down=_jpeg(astronaut.transpose(Image.Transpose.ROTATE_180)),
         camera=_jpeg(camera),
         several_faces=_jpeg(both),
         coffee=_jpeg(Image.fromarray(data.coffee())),
@@ -207,7 +210,17 @@ class RegistrationApi:
         headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()} | (
             response.get("headers") or {}
         )
-        return Reply(response["statusCode"], json.loads(response["body"]) if response.get("body") else None, headers)
+        content_type = (headers.get("Content-Type") or "application/json").split(";")[0]
+        body = response.get("body") or None
+        if body and content_type == "application/json":
+            body = json.loads(body)
+        reply = Reply(response["statusCode"], body, headers)
+        if event["resource"] in openapi_contract.document()["paths"]:
+            problems = openapi_contract.violations(
+                event["httpMethod"], event["resource"], reply.status, reply.body, content_type
+            )
+            assert not problems, problems
+        return reply
 
     def register(self, photo: bytes, idempotency_key=None, **fields) -> Reply:
         return self.call(
@@ -245,6 +258,18 @@ def api(aws, faults, warm_function) -> RegistrationApi:
 
 
 @pytest.fixture
+def another_container(api, _fault_hooks, monkeypatch):
+    """Call it for one more container of the registration function on the same stack (its own clients and
+    resolver, its own cold start): two of them are two Lambda containers serving requests at the same time."""
+
+    def start() -> RegistrationApi:
+        _hook_into_default_session(_fault_hooks)
+        return RegistrationApi(api.stack, api.stack.load_function("RegistrationFunction", monkeypatch))
+
+    return start
+
+
+@pytest.fixture
 def metrics_emitted(request, capsys):
     """Call it to get the metrics the function emitted so far (tests/conftest.py's emitted_metrics on stdout)."""
     shared = next(
@@ -262,11 +287,22 @@ class Stored:
     faces: list
     photo_versions: list[tuple[str, str]]
     visits: list[dict]
+    visit_history: list[dict]
     audit: list[dict]
+    staff_audit: list[dict]
+    idempotency: list[dict]
 
     @property
     def nothing(self) -> bool:
-        return not (self.people or self.faces or self.photo_versions or self.visits or self.audit)
+        return not (
+            self.people
+            or self.faces
+            or self.photo_versions
+            or self.visits
+            or self.visit_history
+            or self.audit
+            or self.staff_audit
+        )
 
 
 @functools.cache
@@ -288,7 +324,10 @@ def stored(stack, rekognition) -> Stored:
             (v["Key"], v["VersionId"]) for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
         ],
         visits=scan("VisitsTable"),
+        visit_history=scan("VisitHistoryTable"),
         audit=scan("ErasureAuditTable"),
+        staff_audit=scan("StaffAuditTable"),
+        idempotency=scan("IdempotencyTable"),
     )
 
 

@@ -11,9 +11,11 @@ PHOTO_CASES = {
     "random bytes": ("random_bytes", 422, "not_an_image", None),
     "a GIF": ("gif", 422, "not_an_image", None),
     "a truncated JPEG": ("truncated", 422, "truncated_image", None),
-    "over 5 MB": ("too_large", 413, "image_too_large", None),
+    "over the photo limit": ("too_large", 413, "image_too_large", None),
     "no face (coffee)": ("coffee", 422, "no_face", None),
     "two people": ("several_faces", 422, "several_faces", None),
+    "sideways": ("astronaut_sideways", 422, "face_rotated", None),
+    "upside down": ("astronaut_upside_down", 422, "face_rotated", None),
     "blurred": ("blurred", 422, "low_quality", "blurred"),
     "dark": ("dark", 422, "low_quality", "too_dark"),
     "face too small": ("tiny_face", 422, "low_quality", "face_too_small"),
@@ -122,6 +124,16 @@ def test_rekognition_refusing_the_image_is_the_same_refusal(api, photos, everyth
     assert everything().nothing
 
 
+@pytest.mark.parametrize("photo", ["astronaut_sideways", "astronaut_upside_down"])
+def test_a_registered_face_turned_in_the_picture_is_refused_not_registered_again(api, photos, everything, photo):
+    assert api.register(photos.astronaut).status == 201
+    before = everything()
+    reply = api.register(getattr(photos, photo), name="Someone Else")
+    assert (reply.status, reply.code) == (422, "face_rotated")
+    assert "upright" in reply.body["message"]
+    assert everything() == before
+
+
 def test_a_duplicate_is_409_with_the_registered_persons_id_and_writes_nothing_more(api, photos, everything):
     first = api.register(photos.astronaut)
     before = everything()
@@ -181,9 +193,10 @@ def test_patch_changes_profile_fields_only(api, photos, patch):
     assert api.call("get-person", person_id=person_id).body["name"] == "Eileen Collins"
 
 
-def test_an_unknown_route_is_404_not_a_crash(api):
+def test_a_route_no_role_may_call_is_refused_not_a_crash(api):
+    """API Gateway only sends the routes the template wires; anything else is open to no role (access.ROUTES)."""
     event = api.event("get-person")
     event.update(path="/nowhere", resource="/nowhere", pathParameters=None)
     response = api.module.lambda_handler(event, api.context)
-    assert response["statusCode"] == 404
-    assert json.loads(response["body"])["code"] == "not_found"
+    assert response["statusCode"] == 403
+    assert json.loads(response["body"])["code"] == "forbidden"

@@ -8,7 +8,9 @@ import pytest
 @pytest.fixture
 def people_table(api):
     name = api.stack.ref("PeopleTable")
-    return lambda params: params.get("TableName") == name
+    return lambda params: (
+        name in (params.get("TableName"), *(i.get("Put", {}).get("TableName") for i in params.get("TransactItems", [])))
+    )
 
 
 @pytest.mark.parametrize("operation", ["DetectFaces", "SearchFacesByImage", "IndexFaces"])
@@ -56,21 +58,21 @@ def test_photo_upload_timing_out_after_storing_deletes_face_and_every_version(ap
 
 
 def test_row_write_failing_deletes_face_and_photo(api, photos, everything, faults, people_table):
-    faults.fail("dynamodb", "PutItem", code="InternalServerError", only_if=people_table)
+    faults.fail("dynamodb", "TransactWriteItems", code="InternalServerError", only_if=people_table)
     reply = api.register(photos.astronaut)
     assert (reply.status, reply.code) == (503, "service_busy")
     assert everything().nothing
 
 
 def test_row_write_timing_out_after_writing_deletes_the_row_too(api, photos, everything, faults, people_table):
-    faults.lose_answer("dynamodb", "PutItem", only_if=people_table)
+    faults.lose_answer("dynamodb", "TransactWriteItems", only_if=people_table)
     reply = api.register(photos.astronaut)
     assert (reply.status, reply.code) == (503, "service_busy")
     assert everything().nothing
 
 
 def test_an_unexpected_error_is_a_500_without_details_and_still_undone(api, photos, everything, faults, people_table):
-    faults.fail("dynamodb", "PutItem", code="ValidationException", status=400, only_if=people_table)
+    faults.fail("dynamodb", "TransactWriteItems", code="ValidationException", status=400, only_if=people_table)
     reply = api.register(photos.astronaut)
     assert reply.status == 500
     assert reply.body == {"code": "internal_error", "message": "something went wrong on our side"}

@@ -1,6 +1,8 @@
 """Erasure: every place the person was is emptied (faces, every photo version, the row, the alert-cooldown
 item), and an audit entry says who erased which id and when, without keeping the face or the name."""
 
+import uuid
+
 import boto3
 from api_requests import b64
 
@@ -11,7 +13,9 @@ AUDIT_FIELDS = {
     "request_id",
     "faces_deleted",
     "photo_versions_deleted",
+    "snapshots_deleted",
     "visit_deleted",
+    "visits_erased",
 }
 
 
@@ -79,3 +83,32 @@ def test_a_retry_after_the_audit_entry_keeps_the_first_entry(api, photos, everyt
     assert api.call("erase-person", person_id=person_id).status == 200
     (entry,) = everything().audit
     assert entry == first and everything().people == []
+
+
+def test_erasure_also_deletes_the_persons_match_snapshots(api, photos, everything):
+    """With MatchSnapshotDays > 0 the crops bucket keeps recognised faces at snapshots/<person id>/...: erasure
+    deletes them (counted in the receipt and the audit entry) and leaves everyone else's."""
+    person_id = api.register(photos.astronaut).body["person_id"]
+    crops, s3 = api.stack.ref("CropsBucket"), boto3.client("s3")
+    mine = [f"snapshots/{person_id}/greeterapi-entrance/179543046636{n}-{uuid.uuid4()}.jpg" for n in range(3)]
+    theirs = f"snapshots/0b6a7c52-64f2-4e0c-9a3e-5d1f1b2e9c77/greeterapi-entrance/1795430466360-{uuid.uuid4()}.jpg"
+    for key in [*mine, theirs]:
+        s3.put_object(Bucket=crops, Key=key, Body=b"a face crop")
+
+    reply = api.call("erase-person", person_id=person_id)
+
+    assert reply.status == 200 and reply.body["snapshots_deleted"] == 3
+    left = [item["Key"] for item in s3.list_objects_v2(Bucket=crops, Prefix="snapshots/").get("Contents", [])]
+    assert left == [theirs]
+    (entry,) = everything().audit
+    assert entry["snapshots_deleted"] == 3
+
+
+def test_snapshots_left_by_an_erased_id_are_swept_by_erasing_it_again(api):
+    """A snapshot written while the person was being erased (a camera sighting in flight) is found by a retry."""
+    person_id = "0b6a7c52-64f2-4e0c-9a3e-5d1f1b2e9c77"
+    boto3.client("s3").put_object(
+        Bucket=api.stack.ref("CropsBucket"), Key=f"snapshots/{person_id}/greeterapi-till/1-x.jpg", Body=b"crop"
+    )
+    reply = api.call("erase-person", person_id=person_id)
+    assert (reply.status, reply.body["snapshots_deleted"]) == (200, 1)

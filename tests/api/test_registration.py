@@ -32,8 +32,14 @@ def test_registering_stores_the_face_the_photo_and_the_person_consistently(api, 
     (index_call,) = [params for name, params in rekognition.calls if name == "IndexFaces"]
     assert index_call["MaxFaces"] == 1 and index_call["ExternalImageId"] == person_id
     assert index_call["CollectionId"] == api.stack.ref("FaceCollection")
-    # checked before indexing: one face (DetectFaces), not already registered (SearchFacesByImage)
-    assert [name for name, _ in rekognition.calls][1:] == ["DetectFaces", "SearchFacesByImage", "IndexFaces"]
+    # checked before indexing: one face (DetectFaces), not already registered (SearchFacesByImage); and after
+    # indexing (SearchFaces): no registration of the same face ran at the same time in another container
+    assert [name for name, _ in rekognition.calls][1:] == [
+        "DetectFaces",
+        "SearchFacesByImage",
+        "IndexFaces",
+        "SearchFaces",
+    ]
 
 
 def test_a_png_photo_is_accepted_and_stored_as_png(api, photos, everything):
@@ -155,6 +161,12 @@ def test_search_finds_the_registered_person_in_another_photo(api, photos, everyt
     assert (match["person_id"], match["name"]) == (person_id, "Eileen Collins")
     assert match["similarity"] >= 85
     assert everything() == before  # searching stores nothing
+
+
+def test_search_recognises_a_registered_person_in_a_sideways_photo(api, photos):
+    person_id = api.register(photos.astronaut).body["person_id"]
+    reply = api.call("search", body={"photo": b64(photos.astronaut_sideways)})
+    assert [match["person_id"] for match in reply.body["matches"]] == [person_id]
 
 
 def test_search_finds_nobody_for_an_unregistered_face(api, photos):

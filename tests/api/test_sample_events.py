@@ -16,7 +16,11 @@ EXPECTED = {
     "registration-update-person.json": (404, "person_not_found"),
     "registration-erase-person.json": (404, "person_not_found"),
     "registration-add-photo.json": (404, "person_not_found"),
+    "registration-me.json": (200, None),
+    "registration-list-visits.json": (200, None),
     "registration-visits-now.json": (200, None),
+    "registration-export-visits.json": (200, None),
+    "registration-person-visits.json": (404, "person_not_found"),
     "registration-acknowledge-visit.json": (404, "visit_not_found"),
 }
 
@@ -35,7 +39,7 @@ def test_a_sample_event_is_a_well_formed_request(cold_function, lambda_context, 
     event = json.loads(path.read_text())
     assert event["requestContext"]["authorizer"]["claims"]["token_use"] == "id"
     response = cold_function.lambda_handler(event, lambda_context)
-    body = json.loads(response["body"])
+    body = json.loads(response["body"]) if response["body"].startswith("{") else {}
     assert (response["statusCode"], body.get("code")) == EXPECTED[path.name], body
 
 

@@ -22,7 +22,8 @@ RESOURCES = {1: "/people", 2: "/people/{person_id}", 3: "/people/{person_id}/pho
 def _claims(id_token: str) -> dict:
     payload = id_token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return {name: str(value) for name, value in claims.items()}  # API Gateway passes every claim as a string
+    # API Gateway passes every claim as a string, a list (cognito:groups) comma-separated
+    return {name: ",".join(value) if isinstance(value, list) else str(value) for name, value in claims.items()}
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def staff(api, tmp_path, monkeypatch):
         TemporaryPassword=TEMPORARY,
         UserAttributes=[{"Name": "email", "Value": EMAIL}, {"Name": "email_verified", "Value": "true"}],
     )
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=EMAIL, GroupName="manager")
     monkeypatch.setenv("GREETER_API_URL", "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1")
     monkeypatch.setenv("GREETER_CLIENT_ID", client_id)
     store = tmp_path / "session.json"
@@ -48,7 +50,7 @@ def staff(api, tmp_path, monkeypatch):
         event.update(
             httpMethod=method,
             path=path,
-            resource="/search" if parts == ["search"] else RESOURCES[len(parts)],
+            resource=f"/{parts[0]}" if parts in (["search"], ["me"]) else RESOURCES[len(parts)],
             pathParameters={"person_id": parts[1]} if len(parts) > 1 and parts[0] == "people" else None,
             queryStringParameters=dict(urllib.parse.parse_qsl(parsed.query)) or None,
             headers=headers,
@@ -67,7 +69,13 @@ def staff(api, tmp_path, monkeypatch):
         run.printed = json.loads(out.getvalue()) if out.getvalue().startswith("{") else out.getvalue()
         return code
 
-    run.store = store
+    def become(role: str) -> None:
+        """A manager changes this account's role (it shows with the next sign-in)."""
+        for group in cognito.admin_list_groups_for_user(UserPoolId=pool, Username=EMAIL)["Groups"]:
+            cognito.admin_remove_user_from_group(UserPoolId=pool, Username=EMAIL, GroupName=group["GroupName"])
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=EMAIL, GroupName=role)
+
+    run.store, run.become = store, become
     return run
 
 
@@ -126,3 +134,23 @@ def test_the_cli_explains_refusals_and_oversized_photos(staff, photos, tmp_path,
 def test_without_signing_in_the_cli_says_so(staff, capsys):
     assert staff("list") == 1
     assert "not signed in" in capsys.readouterr().err
+
+
+def test_the_cli_follows_the_accounts_role(staff, photos, tmp_path, capsys, everything):
+    staff.become("tablet")
+    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN])
+    assert staff("whoami") == 0
+    assert staff.printed["role"] == "tablet" and "GET /people" not in staff.printed["routes"]
+    photo = tmp_path / "eileen.jpg"
+    photo.write_bytes(photos.astronaut)
+    assert staff("register", str(photo), "--name", "E", "--consent-by", "E", "--consent-version", "1") == 1
+    error = capsys.readouterr().err
+    assert "[forbidden, HTTP 403]" in error and "whoami" in error
+    assert staff("list") == 1
+    assert everything().nothing
+
+
+def test_the_cli_and_the_api_agree_on_the_photo_limit(api):
+    from photos import MAX_PHOTO_BYTES
+
+    assert greeter_staff.MAX_PHOTO_BYTES == MAX_PHOTO_BYTES

@@ -68,21 +68,20 @@ def test_the_function_may_touch_exactly_its_own_resources(stack):
         "rekognition:DeleteFaces",
         "rekognition:IndexFaces",
         "rekognition:ListFaces",
+        "rekognition:SearchFaces",
         "rekognition:SearchFacesByImage",
     ]
     # the one "*": DetectFaces has no resource-level permission
     assert [sid for sid, s in statements.items() if s["Resource"] == "*"] == ["DetectFaces"]
     assert statements["DetectFaces"]["Action"] == "rekognition:DetectFaces"
     assert statements["People"]["Resource"] == stack.get_att("PeopleTable", "Arn")
-    # Erasure deletes the visit; the tablets read open visits and record "I'm on it" (no Put: only the match
-    # function opens visits).
-    assert statements["Visits"]["Resource"] == stack.get_att("VisitsTable", "Arn")
-    assert sorted(statements["Visits"]["Action"]) == [
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:Scan",
-        "dynamodb:UpdateItem",
-    ]
+    assert statements["EraseAlertCooldown"] == {
+        "Sid": "EraseAlertCooldown",
+        "Effect": "Allow",
+        "Action": "dynamodb:DeleteItem",
+        "Resource": stack.get_att("VisitsTable", "Arn"),
+    }
+    # "I'm on it" is published to the tablets on the arrivals channel, and nowhere else.
     arrivals = f"arn:aws:appsync:eu-west-1:123456789012:apis/{stack.ref('ArrivalsApi')}/channelNamespace/arrivals"
     assert statements["PublishAcknowledgements"] == {
         "Sid": "PublishAcknowledgements",
@@ -109,3 +108,34 @@ def test_the_function_gets_its_settings_from_the_template(stack):
     assert env["PHOTOS_BUCKET"] == stack.ref("PhotosBucket")
     assert env["FACE_COLLECTION"] == stack.ref("FaceCollection")
     assert env["MATCH_THRESHOLD"] == "85"
+
+
+def test_staff_roles_are_the_user_pools_groups_and_the_first_manager_is_optional():
+    groups = {props(logical_id)["GroupName"] for logical_id in ("TabletGroup", "AssistantGroup", "ManagerGroup")}
+    assert groups == {"tablet", "assistant", "manager"}
+    assert all(props(g)["UserPoolId"] == {"Ref": "StaffUserPool"} for g in ("TabletGroup", "AssistantGroup"))
+    assert RESOURCES["FirstManager"]["Condition"] == RESOURCES["FirstManagerInManagerGroup"]["Condition"]
+    assert props("FirstManagerInManagerGroup")["GroupName"] == {"Ref": "ManagerGroup"}
+
+
+def test_the_staff_audit_trail_outlives_the_stack_and_is_append_only(stack):
+    assert RESOURCES["StaffAuditTable"]["DeletionPolicy"] == "Retain"
+    assert props("StaffAuditTable")["DeletionProtectionEnabled"] is True
+    statements = _statements(stack)
+    assert statements["AppendStaffAudit"]["Action"] == "dynamodb:PutItem"
+    assert statements["AppendStaffAudit"]["Resource"] == stack.get_att("StaffAuditTable", "Arn")
+
+
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
+def test_erasure_may_delete_only_match_snapshots_in_the_crops_bucket(stack_factory, mode):
+    stack = stack_factory(DetectionMode=mode)
+    statements = _statements(stack)
+    env = stack.function_environment("RegistrationFunction")
+    if mode == "StreamProcessor":
+        assert "EraseMatchSnapshots" not in statements and env["SNAPSHOTS_BUCKET"] == ""
+        return
+    crops = stack.get_att("CropsBucket", "Arn")
+    assert env["SNAPSHOTS_BUCKET"] == stack.ref("CropsBucket")
+    assert statements["EraseMatchSnapshots"]["Resource"] == f"{crops}/snapshots/*"
+    assert statements["EraseMatchSnapshots"]["Action"] == "s3:DeleteObject"
+    assert statements["FindMatchSnapshots"]["Condition"] == {"StringLike": {"s3:prefix": "snapshots/*"}}

@@ -30,7 +30,8 @@ def test_a_cameras_crop_key_gives_the_camera_and_the_capture_time(crop_search):
 
     assert (crop.camera, crop.stream_name) == ("till", "greeter-till")
     assert crop.captured_at == 1795430466.36
-    assert crop.snapshot_key == f"snapshots/{STACK}-till/1795430466360-{UUID4}.jpg"
+    person = "0b6a7c52-64f2-4e0c-9a3e-5d1f1b2e9c77"
+    assert crop.snapshot_key(person) == f"snapshots/{person}/{STACK}-till/1795430466360-{UUID4}.jpg"
 
 
 @pytest.mark.parametrize(

@@ -186,14 +186,14 @@ def test_snapshots_are_off_by_default(frame_search, registered):
 
 def test_snapshots_on_keep_only_the_crops_of_recognised_faces(frame_search_factory, registered_factory):
     frame_search = frame_search_factory(MatchSnapshotDays=2)
-    registered_factory(frame_search)
+    person_id = registered_factory(frame_search)
     key = frame_search.upload(astronaut_crop())
 
     frame_search.invoke(key)
     frame_search.send(stranger_crop())
 
     [(_, matched), (_, stranger)] = frame_search.records()
-    assert matched.Greeter.SnapshotKey == key.replace("crops/", "snapshots/", 1)
+    assert matched.Greeter.SnapshotKey == key.replace("crops/", f"snapshots/{person_id}/", 1)  # filed by person
     assert stranger.Greeter.SnapshotKey is None
     assert frame_search.crop_keys("") == [matched.Greeter.SnapshotKey]
     kept = boto3.client("s3").get_object(Bucket=frame_search.bucket, Key=matched.Greeter.SnapshotKey)

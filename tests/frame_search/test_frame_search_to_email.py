@@ -63,10 +63,10 @@ def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
     [email] = sent_emails(frame_search.stack)
     link = next(line.strip() for line in email["message"].splitlines() if "snapshots/" in line)
     url = urlparse(link)
-    assert url.path.endswith(key.replace("crops/", "snapshots/", 1))
+    assert url.path.endswith(key.replace("crops/", f"snapshots/{PERSON_ID}/", 1))
     assert frame_search.bucket in url.netloc + url.path
     query = parse_qs(url.query)
     assert url.netloc == f"{frame_search.bucket}.s3.eu-west-1.amazonaws.com"  # the regional endpoint
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # SigV4: SigV2 links fail in newer regions
     assert query["X-Amz-Expires"] == ["3600"]
-    assert frame_search.crop_keys("") == [key.replace("crops/", "snapshots/", 1)]
+    assert frame_search.crop_keys("") == [key.replace("crops/", f"snapshots/{PERSON_ID}/", 1)]

@@ -17,3 +17,12 @@ ACCESS_KEYS = {
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 }
 FRAME_SEARCH = {"GREETER_DETECTION": "frame-search", "GREETER_CROPS_BUCKET": "greeter-crops-123456789012"}
+
+
+def settings_with(**settings: str) -> dict[str, str]:
+    """VALID_IOT with the given settings changed; with GREETER_CREDENTIALS=access-keys the IoT settings go (a camera
+    has one identity: both filled in is a configuration error)."""
+    base = dict(VALID_IOT)
+    if settings.get("GREETER_CREDENTIALS") == "access-keys":
+        base = {k: v for k, v in base.items() if not k.startswith("GREETER_IOT_")}
+    return {**base, **settings}

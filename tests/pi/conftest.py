@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT  # noqa: F401 - shared with the tests
+from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT, settings_with  # noqa: F401 - shared
 from greeter_camera.config import CameraConfig, config_from_values
 
 
@@ -14,7 +14,7 @@ def make_config():
     """A valid configuration (IoT credentials, USB webcam) with the given settings changed."""
 
     def make(**settings: str) -> CameraConfig:
-        return config_from_values({**VALID_IOT, **settings})
+        return config_from_values(settings_with(**settings))
 
     return make
 

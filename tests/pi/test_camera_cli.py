@@ -40,6 +40,19 @@ def test_check_lists_every_problem_and_exits_78(tmp_path):
         assert expected in result.stderr
 
 
+def test_check_shows_the_typo_warning_together_with_the_errors(tmp_path):
+    config = tmp_path / "camera.env"
+    config.write_text("GREETER_STREAM_NAM=greeter-entrance\nAWS_REGION=eu-west-1\nGREETER_CREDENTIALS=access-keys\n")
+
+    result = greeter_camera("check", "--config", str(config))
+
+    assert result.returncode == 78
+    assert "GREETER_STREAM_NAM is set: a typo for GREETER_STREAM_NAME?" in result.stderr
+    assert (
+        "warning: GREETER_STREAM_NAM is not a setting this camera knows; it is ignored. Did you mean" in result.stderr
+    )
+
+
 def test_check_reports_the_face_detectors_settings_with_the_videos(tmp_path):
     config = tmp_path / "camera.env"
     config.write_text(

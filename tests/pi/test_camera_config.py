@@ -7,7 +7,7 @@ import re
 import tempfile
 
 import pytest
-from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT
+from camera_settings import ACCESS_KEYS, FRAME_SEARCH, PI_DIR, VALID_IOT, settings_with
 from greeter_camera.config import (
     KNOWN_KEYS,
     AccessKeyCredentials,
@@ -23,7 +23,7 @@ from greeter_camera.detection_settings import DetectionSettings
 
 def problems_for(**settings: str) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        config_from_values({**VALID_IOT, **settings})
+        config_from_values(settings_with(**settings))
     return caught.value.problems
 
 
@@ -354,3 +354,102 @@ def test_frame_search_without_video_needs_no_encoder_or_kvssink(make_config):
     config = make_config(GREETER_CAMERA="picam", GREETER_STREAM_VIDEO="false", **FRAME_SEARCH, **ACCESS_KEYS)
 
     assert check_environment(config, {"libcamerasrc"}.__contains__, "x264enc") == []
+
+
+def test_an_empty_value_means_the_default_not_an_open_quote(tmp_path):
+    values, problems = parse_env_text("GREETER_LIBCAMERA_NAME=\nGREETER_CROPS_BUCKET=\nGREETER_DEVICE=''\n")
+
+    assert problems == []
+    assert values == {"GREETER_LIBCAMERA_NAME": "", "GREETER_CROPS_BUCKET": "", "GREETER_DEVICE": ""}
+    path = tmp_path / "camera.env"
+    path.write_text(
+        "".join(f"{k}={v}\n" for k, v in VALID_IOT.items()) + "GREETER_CAMERA=picam\nGREETER_LIBCAMERA_NAME=\n"
+    )
+    assert load_config(path).camera.libcamera_name is None  # the first camera
+
+
+def test_an_empty_required_value_is_missing_not_a_quote(tmp_path):
+    path = tmp_path / "camera.env"
+    path.write_text(
+        "".join(f"{k}={v}\n" for k, v in {**VALID_IOT, **FRAME_SEARCH}.items()).replace(
+            "GREETER_CROPS_BUCKET=greeter-crops-123456789012", "GREETER_CROPS_BUCKET="
+        )
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert caught.value.problems == [
+        "GREETER_CROPS_BUCKET is missing: the bucket frame-search mode uploads face crops to (the CropsBucketName "
+        "output of the Greeter stack)."
+    ]
+
+
+def test_a_typo_in_a_required_key_is_named_next_to_the_missing_key():
+    settings = {key: value for key, value in VALID_IOT.items() if key != "GREETER_STREAM_NAME"}
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({**settings, "GREETER_STREAM_NAM": "greeter-entrance"})
+
+    [problem] = caught.value.problems
+    assert problem.startswith("GREETER_STREAM_NAME is missing: the name of this camera's Kinesis video stream.")
+    assert problem.endswith("GREETER_STREAM_NAM is set: a typo for GREETER_STREAM_NAME?")
+    # The warnings travel with the errors (and `check` prints both).
+    assert caught.value.warnings == (
+        "GREETER_STREAM_NAM is not a setting this camera knows; it is ignored. Did you mean GREETER_STREAM_NAME?",
+    )
+    assert "warning: GREETER_STREAM_NAM is not a setting" in str(caught.value)
+
+
+def test_both_credential_methods_filled_in_is_an_error_naming_what_to_remove():
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({**VALID_IOT, **{k: v for k, v in ACCESS_KEYS.items() if k != "GREETER_CREDENTIALS"}})
+
+    assert caught.value.problems == [
+        "Both credential methods are filled in (GREETER_IOT_CREDENTIALS_ENDPOINT, GREETER_IOT_ROLE_ALIAS, "
+        "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): the camera uses one identity. GREETER_CREDENTIALS=iot-certificate, "
+        "so remove AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or set GREETER_CREDENTIALS=access-keys)."
+    ]
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({**VALID_IOT, **ACCESS_KEYS})
+    assert (
+        "GREETER_CREDENTIALS=access-keys, so remove GREETER_IOT_CREDENTIALS_ENDPOINT, GREETER_IOT_ROLE_ALIAS"
+        in (caught.value.problems[0])
+    )
+
+
+def test_access_keys_without_the_method_say_which_setting_is_missing():
+    stream = {"GREETER_STREAM_NAME": "greeter-entrance", "AWS_REGION": "eu-west-1"}
+    keys = {k: v for k, v in ACCESS_KEYS.items() if k != "GREETER_CREDENTIALS"}
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({**stream, **keys})
+
+    assert caught.value.problems == [
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set but GREETER_CREDENTIALS is not: add "
+        "GREETER_CREDENTIALS=access-keys to use the IAM user's key (or remove the key and fill in the GREETER_IOT_* "
+        "settings for an IoT certificate, the preferred way)."
+    ]
+
+
+def test_no_credentials_at_all_names_both_ways_to_give_the_camera_an_identity():
+    with pytest.raises(ConfigError) as caught:
+        config_from_values({"GREETER_STREAM_NAME": "greeter-entrance", "AWS_REGION": "eu-west-1"})
+
+    [endpoint, role_alias] = caught.value.problems
+    assert endpoint.startswith("GREETER_IOT_CREDENTIALS_ENDPOINT is missing")
+    assert "or, without IoT, use an IAM user's key: GREETER_CREDENTIALS=access-keys with AWS_ACCESS_KEY_ID" in endpoint
+    assert role_alias.startswith("GREETER_IOT_ROLE_ALIAS is missing")
+
+
+def test_a_detection_width_too_small_to_see_the_minimum_face_is_refused_with_the_width_that_would(make_config):
+    assert make_config(**FRAME_SEARCH).detection.detection_width == 0  # auto
+    assert make_config(**FRAME_SEARCH, GREETER_DETECTION_WIDTH="512").detection.detection_width == 512
+
+    assert problems_for(**FRAME_SEARCH, GREETER_DETECTION_WIDTH="320") == [
+        "GREETER_DETECTION_WIDTH=320 finds no face under 80 px in 1280-pixel-wide frames, but GREETER_MIN_FACE_PX=50: "
+        "use GREETER_DETECTION_WIDTH=auto (512 here) or raise GREETER_MIN_FACE_PX to 80."
+    ]
+    # The same width is fine where it does see the minimum: 640x480 frames, 40 px faces.
+    small_frames = {"GREETER_RESOLUTION": "640x480", "GREETER_MIN_FACE_PX": "40", "GREETER_DETECTION_WIDTH": "320"}
+    assert make_config(**FRAME_SEARCH, **small_frames).detection.detection_width == 320

@@ -79,15 +79,18 @@ def test_a_face_in_front_of_the_camera_becomes_rate_limited_crops_in_s3_while_vi
     assert outcome.kind == "eos", outcome
     assert runner.frames_seen == frames
     stats = sender.stats()
-    assert SECONDS_IN_VIEW * 5 * 0.7 <= stats.frames_processed <= SECONDS_IN_VIEW * 5 + 1
+    # A live source on a busy machine stretches its 5 s of frames over a longer run: count against the run.
+    ran_for = ended - started
+    assert SECONDS_IN_VIEW * 5 * 0.7 <= stats.frames_processed <= ran_for * 5 + 1
     assert stats.faces_detected == stats.frames_processed  # the face, in every frame the detector saw
     # The video branch kept encoding meanwhile: H.264 in Matroska, as kvssink would have sent it.
     data = video.read_bytes()
     assert data[:4] == b"\x1a\x45\xdf\xa3" and b"V_MPEG4/ISO/AVC" in data
 
-    # A face in view for 5 s with a 2 s resend interval: a crop at 0.2 s, 2.2 s and 4.2 s, not 25.
-    assert len(crops) == 3, sorted(crops)
-    assert stats.crops_uploaded == 3 and stats.crops_queued == 3
+    # A face in view for 5 s with a 2 s resend interval: a crop at 0.2 s, 2.2 s and 4.2 s (one more for each 2 s
+    # a busy machine stretched the run by), not 25.
+    assert 3 <= len(crops) <= 1 + ran_for // RESEND_SECONDS, sorted(crops)
+    assert stats.crops_uploaded == len(crops) and stats.crops_queued == len(crops)
     captured = []
     detector = load_face_detector(config.detection)
     for key, stored in sorted(crops.items()):

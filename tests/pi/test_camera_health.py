@@ -18,6 +18,12 @@ NOT_V4L2 = (
     "../sys/v4l2/v4l2_calls.c(91): gst_v4l2_get_capabilities (): /GstPipeline:pipeline0/GstV4l2Src:camera",
 )
 BUSY = ("Device '/dev/video0' is busy", "gst_v4l2_object_set_format_full (): /GstPipeline:pipeline0/GstV4l2Src:camera")
+# What v4l2src posts when the webcam is pulled out while streaming.
+UNPLUGGED = (
+    "Could not read from resource.",
+    "../sys/v4l2/gstv4l2bufferpool.c(1212): gst_v4l2_buffer_pool_poll (): /GstPipeline:pipeline0/GstV4l2Src:camera:\n"
+    "poll error 1: No such device (19)",
+)
 NOT_NEGOTIATED = (
     "Internal data stream error.",
     "../libs/gst/base/gstbasesrc.c(3132): gst_base_src_loop (): /GstPipeline:pipeline0/GstV4l2Src:camera:\n"
@@ -32,6 +38,12 @@ NOT_NEGOTIATED = (
             "v4l2src",
             NO_DEVICE,
             "The camera /dev/video0 is not there: is the webcam unplugged, or is GREETER_DEVICE wrong?",
+        ),
+        (
+            "v4l2src",
+            UNPLUGGED,
+            "The camera /dev/video0 stopped sending video: it was probably unplugged or lost power. Check its USB "
+            "cable (a powered hub helps); the service starts it again as soon as it is back.",
         ),
         ("v4l2src", NOT_V4L2, "/dev/video0 is not a camera (not a video capture device); check GREETER_DEVICE."),
         ("v4l2src", BUSY, "The camera /dev/video0 is in use by another program (close it, or reboot the Pi)."),

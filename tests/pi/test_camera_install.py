@@ -41,6 +41,8 @@ def test_installer_dry_run_builds_the_pinned_kvssink_with_documented_options():
     out = result.stdout
     version = re.search(r'KVS_SDK_VERSION="\$\{KVS_SDK_VERSION:-(v[\d.]+)\}"', (PI_DIR / "install.sh").read_text())[1]
     assert f"git clone --depth 1 --branch {version} " in out
+    commit = re.search(r'KVS_SDK_COMMIT="\$\{KVS_SDK_COMMIT:-([0-9a-f]{40})\}"', (PI_DIR / "install.sh").read_text())[1]
+    assert f"is at the pinned commit {commit}" in out
     assert "-DBUILD_GSTREAMER_PLUGIN=ON -DBUILD_DEPENDENCIES=OFF -DBUILD_SAMPLES=OFF -DCMAKE_BUILD_TYPE=Release" in out
     for package in ("gstreamer1.0-libcamera", "gstreamer1.0-plugins-ugly", "python3-gi", "liblog4cplus-dev"):
         assert package in out
@@ -56,6 +58,42 @@ def run_install_step(step: str, **variables: str) -> subprocess.CompletedProcess
     assignments = " ".join(f"{name}={value}" for name, value in variables.items())
     script = f'source "{PI_DIR / "install.sh"}"; DRY_RUN=1; {assignments}; {step}; printf "%s\\n" "${{DONE[@]}}"'
     return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+
+
+def test_a_dry_run_shows_no_kvssink_build_when_kvssink_already_works():
+    # kvssink_works stands in for gst-inspect-1.0 finding the plugin this Pi already built.
+    result = run_install_step("kvssink_works() { true; }; build_kvssink", BUILD_JOBS="2")
+
+    assert result.returncode == 0, result.stderr
+    assert "kept kvssink v3.4.1 (already built in /opt/greeter/kvs-sdk/v3.4.1)" in result.stdout
+    assert "cmake" not in result.stdout and "20-40 minutes" not in result.stdout
+
+
+def test_a_real_run_refuses_a_moved_release_tag(tmp_path):
+    source = tmp_path / "sdk"
+    subprocess.run(["git", "init", "-q", str(source)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(source),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+
+    result = run_install_step("kvssink_works() { false; }; DRY_RUN=0; build_kvssink", KVS_SRC=str(source))
+
+    assert result.returncode == 1
+    assert "not the pinned 8e59b313950d4dbb1ecfb88e2108df87e3331c4e: the tag was moved" in result.stderr
 
 
 def test_installer_keeps_an_existing_configuration(tmp_path):
@@ -176,6 +214,9 @@ def test_systemd_unit_restarts_always_after_the_network_as_an_unprivileged_camer
     assert service["SupplementaryGroups"] == "video"
     assert service["Type"] == "notify"
     assert service["RestartPreventExitStatus"] == "78"  # service.EX_CONFIG: a wrong file is not retried
+    # ...and the health file saying why survives the exit, for `python -m greeter_camera status`.
+    assert service["RuntimeDirectory"] == "greeter-camera"
+    assert service["RuntimeDirectoryPreserve"] == "yes"
     assert service["ExecStart"].endswith("-m greeter_camera run --config /etc/greeter/camera.env")
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 

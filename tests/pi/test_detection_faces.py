@@ -15,6 +15,7 @@ from detection_fixtures import (
     head_scene,
     make_settings,
 )
+from greeter_camera.detection_settings import AUTO_WIDTH
 from greeter_camera.faces import (
     REKOGNITION_MIN_IMAGE_SIDE,
     YUNET_MODEL_SHA256,
@@ -32,7 +33,8 @@ from greeter_camera.faces import (
 
 @pytest.fixture(scope="module")
 def yunet():
-    return load_face_detector(make_settings())
+    # A fixed width: the boxes below were measured at 320 (box sizes move a little from one width to another).
+    return load_face_detector(make_settings(detection_width=320))
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,31 @@ def test_several_faces_in_one_full_hd_frame_are_each_found(yunet):
         assert sum(centre_inside(face, where) for face in faces) == 1, f"no single face at {where}"
 
 
+def test_a_40_px_face_in_a_640x480_frame_is_found_when_the_minimum_is_40():
+    frame, [placed] = head_scene(640, 480, [(200, 150, 40 / 90)])  # the face 40x50 px
+
+    [face] = load_face_detector(make_settings(min_face_px=40)).detect(frame)
+
+    assert centre_inside(face, placed)
+    assert face.width == pytest.approx(40, abs=8)
+
+
+# Faces of about 36, 58, 64 and 76 px (camera pixels) in a 1280x720 frame; the minimum is 50 px.
+AROUND_THE_MINIMUM = [(60, 100, 0.40), (380, 300, 0.645), (700, 120, 0.71), (1000, 400, 0.845)]
+
+
+def test_one_scene_gives_the_same_faces_at_every_detection_width_that_sees_the_minimum():
+    frame, placed = head_scene(1280, 720, AROUND_THE_MINIMUM)
+    found = {}
+    for width in (AUTO_WIDTH, 512, 640, 960, 1280):
+        detector = load_face_detector(make_settings(detector="yunet", detection_width=width, min_face_px=50))
+        faces = detector.detect(frame)
+        found[width] = sorted(i for i, where in enumerate(placed) for face in faces if centre_inside(face, where))
+
+    # The 36 px face is never sent, the others always, whatever the width.
+    assert found == dict.fromkeys(found, [1, 2, 3]), found
+
+
 def test_faces_smaller_than_the_minimum_size_are_ignored():
     small_faces_ignored = load_face_detector(make_settings(min_face_px=130))
 
@@ -120,7 +147,7 @@ def test_the_bundled_model_is_the_one_whose_hash_is_pinned():
 
 def test_a_model_that_fails_its_hash_check_is_not_loaded(tampered_model):
     with pytest.raises(ModelIntegrityError, match="expected 8f2383e4"):
-        YuNetDetector(detection_width=320, score_threshold=0.7, min_face_px=50, model_path=tampered_model)
+        YuNetDetector(make_settings(), model_path=tampered_model)
 
 
 @pytest.mark.parametrize("model", ["tampered", "missing"])

@@ -1,6 +1,12 @@
 import pytest
 from greeter_camera import detection_settings
-from greeter_camera.detection_settings import DetectionSettings, DetectionSettingsError
+from greeter_camera.detection_settings import (
+    AUTO_WIDTH,
+    DetectionSettings,
+    DetectionSettingsError,
+    detection_width_for,
+    smallest_face_seen,
+)
 
 REQUIRED = {
     "GREETER_CROPS_BUCKET": "acme-greeter-crops",
@@ -21,7 +27,8 @@ def test_only_the_bucket_stream_and_region_are_required_the_rest_has_defaults():
         crops_bucket="acme-greeter-crops", stream_name="front-door", region="eu-west-1"
     )
     assert settings.detector == "auto"
-    assert settings.detection_width == 320
+    assert settings.detection_width == AUTO_WIDTH  # the smallest width that sees GREETER_MIN_FACE_PX
+    assert DetectionSettings.from_env(REQUIRED | {"GREETER_DETECTION_WIDTH": "Auto"}).detection_width == AUTO_WIDTH
     assert settings.fps == 5  # frames a second from the camera to the detector
 
 
@@ -44,6 +51,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         "GREETER_UPLOAD_BACKOFF_SECONDS": "0.25",
         "GREETER_UPLOAD_BACKOFF_MAX_SECONDS": "4",
         "GREETER_STOP_TIMEOUT_SECONDS": "2",
+        "GREETER_HEARTBEAT_SECONDS": "30",
         "GREETER_STREAM_VIDEO": "true",  # a video setting, not ours
     }
 
@@ -70,6 +78,7 @@ def test_every_key_is_read_from_its_greeter_variable_and_others_are_ignored():
         upload_backoff_seconds=0.25,
         upload_backoff_max_seconds=4.0,
         stop_timeout_seconds=2.0,
+        heartbeat_seconds=30.0,
     )
     assert set(DetectionSettings.env_keys().values()) == {key for key in env if key != "GREETER_STREAM_VIDEO"}
 
@@ -164,3 +173,20 @@ def test_building_it_in_code_checks_types_too():
 def test_every_key_is_documented_in_the_module_docstring():
     for key in DetectionSettings.env_keys().values():
         assert f"    {key} " in detection_settings.__doc__, f"{key} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("frame_width", "min_face_px", "width", "smallest"),
+    [
+        (1280, 50, 512, 50.0),  # the default camera: 50 px faces are 20 px at 512
+        (640, 50, 256, 50.0),
+        (640, 40, 320, 40.0),  # a 40 px face in 640x480 is 20 px at 320
+        (1920, 40, 960, 40.0),
+        (640, 200, 80, 160.0),  # never below 80 px wide
+    ],
+)
+def test_auto_picks_the_smallest_width_that_still_sees_the_minimum_face(frame_width, min_face_px, width, smallest):
+    settings = DetectionSettings.from_env(REQUIRED | {"GREETER_MIN_FACE_PX": str(min_face_px)})
+
+    assert detection_width_for(frame_width, settings) == width
+    assert smallest_face_seen(frame_width, width) == smallest

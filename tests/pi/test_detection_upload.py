@@ -151,3 +151,55 @@ def test_a_crop_whose_upload_failed_goes_back_to_the_front_unless_the_queue_fill
     queue.put_back(in_flight)  # full: the failed crop is the oldest, so it is the one dropped
     assert [queue.take(), queue.take(), queue.take()] == [newer, newest, None]
     assert stats.crops_dropped_queue_full == 1
+
+
+def test_a_network_that_takes_connections_and_never_answers_costs_one_bounded_attempt(monkeypatch):
+    import socket
+    import threading
+
+    import boto3
+    from greeter_camera import detection
+
+    held: list[socket.socket] = []
+    with socket.socket() as silent:  # takes every connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent.settimeout(3)
+
+        def hold_every_connection() -> None:
+            while True:
+                try:
+                    held.append(silent.accept()[0])
+                except OSError:  # closed, or 3 s without a connection
+                    return
+
+        holder = threading.Thread(target=hold_every_connection, daemon=True)
+        holder.start()
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        # The camera waits 5 s for an answer; the test the same client with 0.3 s.
+        monkeypatch.setattr(detection, "UPLOAD_READ_TIMEOUT_S", 0.3)
+        session = boto3.session.Session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
+        stats = SenderStats()
+        queue = CropQueue(5, stats)
+        queue.put(crop_at(T0))
+        uploader = CropUploader(
+            queue=queue,
+            s3_client=detection.make_s3_client("eu-west-1", session),
+            bucket=BUCKET,
+            max_age_seconds=30,
+            backoff_seconds=0.5,
+            backoff_max_seconds=8,
+            clock=FakeClock(),
+            stats=stats,
+        )
+
+        assert uploader.step() == 0.5  # failed: back off, keep the crop
+        holder.join(10)  # it stops 3 s after the last connection: any retry would have been taken by then
+
+    assert stats.upload_failures == 1 and len(queue) == 1
+    assert len(held) == 1  # one connection: botocore does not retry, the queue does
+    for connection in held:
+        connection.close()
+    monkeypatch.undo()
+    config = detection.make_s3_client("eu-west-1", session).meta.config
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (3, 5, 1)

@@ -14,6 +14,10 @@ One item per registered person, keyed by `person_id`:
     erasure_started_at  str  ISO 8601 UTC, only while an erasure is under way: from then on the person is gone
                              for every reader (the registration API's routes, and the match function should
                              not alert for them either)
+
+A row with only `person_id`, `erasure_started_at` and `registered_as` is a void id: a registration of a face that
+another registration, running at the same time, recorded first (as `registered_as`). Every reader skips it as it
+skips a person being erased.
 """
 
 from pydantic import BaseModel, ConfigDict
