@@ -1,5 +1,5 @@
 // The staff app's shell: reads config.json (written by the stack at deploy time), signs in, then routes by hash.
-import { configureApi } from "./api.js";
+import { call, configureApi } from "./api.js";
 import { configureAuth, idToken, signOut } from "./auth.js";
 import { h, show } from "./dom.js";
 import { configureFormat } from "./format.js";
@@ -15,12 +15,25 @@ const signOutButton = document.getElementById("sign-out");
 let config;
 let leaveView = null;
 
+// Each screen and the permission (GET /me) it needs: a tablet sees arrivals only.
 const routes = [
-  [/^#\/arrivals$/, "arrivals", () => arrivalsView],
-  [/^#\/register$/, "register", () => registerView],
-  [/^#\/people$/, "people", () => peopleView],
-  [/^#\/people\/([0-9a-f-]{36})$/, "people", () => personView],
+  [/^#\/arrivals$/, "arrivals", () => arrivalsView, "see_arrivals"],
+  [/^#\/register$/, "register", () => registerView, "register_people"],
+  [/^#\/people$/, "people", () => peopleView, "find_people"],
+  [/^#\/people\/([0-9a-f-]{36})$/, "people", () => personView, "find_people"],
 ];
+let me = null; // {staff, role, permissions} of the signed-in account
+
+async function whoAmI() {
+  if (!me) {
+    try {
+      me = await call("GET", "/me");
+    } catch {
+      me = { permissions: [] };
+    }
+  }
+  return me;
+}
 
 async function route() {
   if (leaveView) leaveView();
@@ -33,13 +46,22 @@ async function route() {
     show(main, signInView(config, () => route()));
     return;
   }
+  const { permissions } = await whoAmI();
+  const allowed = routes.filter(([, , , permission]) => permissions.includes(permission));
+  for (const link of nav.querySelectorAll("a")) {
+    link.hidden = !allowed.some(([, name]) => name === link.dataset.view);
+  }
   nav.hidden = false;
   signOutButton.hidden = false;
-  startArrivals(config);
-  const hash = location.hash || "#/arrivals";
-  const match = routes.find(([pattern]) => pattern.test(hash));
+  if (!allowed.length) {
+    show(main, h("div", { class: "alert", role: "alert" }, "Your account has no role yet. Ask a manager to give it one."));
+    return;
+  }
+  if (permissions.includes("see_arrivals")) startArrivals(config, permissions);
+  const hash = location.hash || `#/${allowed[0][1]}`;
+  const match = allowed.find(([pattern]) => pattern.test(hash));
   if (!match) {
-    location.hash = "#/arrivals";
+    location.hash = `#/${allowed[0][1]}`;
     return;
   }
   const [pattern, name, view] = match;
@@ -48,17 +70,21 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   const args = hash.match(pattern).slice(1);
-  leaveView = (await view()(main, config, ...args)) || null;
+  leaveView = (await view()(main, { ...config, permissions }, ...args)) || null;
   main.focus();
 }
 
 signOutButton.addEventListener("click", async () => {
   stopArrivals();
+  me = null;
   await signOut();
   location.hash = "";
   route();
 });
-window.addEventListener("greeter:signed-out", () => route());
+window.addEventListener("greeter:signed-out", () => {
+  me = null;
+  route();
+});
 window.addEventListener("hashchange", route);
 
 async function start() {

@@ -12,6 +12,7 @@ const SENTENCES = {
   several_faces: "Two or more faces are in the photo — only the customer should be in the picture.",
   low_quality:
     "The face is not clear enough to recognise later. Use better light, hold still, and come closer so the face fills the oval.",
+  face_rotated: "The photo is on its side or upside down. Turn it upright, or take it again with the camera.",
   duplicate_person: "This customer is already registered.",
   photo_limit_reached: "This person already has the most photos allowed. Erase and register them again to start over.",
   person_not_found: "This person is no longer registered (they may have been erased).",
@@ -24,6 +25,9 @@ const SENTENCES = {
   throttled: "Too many requests at once; nothing was saved. Try again in a moment.",
   timeout: "The server took too long to answer. Try again — nothing will be saved twice.",
   not_found: "The app asked for something that does not exist. Reload the page.",
+  visit_not_found: "This customer's visit has ended: they have left the store.",
+  forbidden: "Your account may not do this. Ask a manager.",
+  invalid_date_range: "Those dates do not work: the first must come before the last, at most three months apart.",
   internal_error: "Something went wrong on our side; nothing was saved. Try again, and tell your manager if it keeps happening.",
 };
 

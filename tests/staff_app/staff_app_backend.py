@@ -22,6 +22,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 for path in (ROOT / "tests", ROOT / "layers" / "common", ROOT, ROOT / "tests" / "staff_app"):
@@ -56,6 +57,7 @@ from botocore.exceptions import ClientError, ParamValidationError  # noqa: E402
 from fakes.appsync_events import FakeAppSyncEvents  # noqa: E402
 from fakes.rekognition import FakeRekognition, install  # noqa: E402
 from greeter_common.arrivals import ArrivalPublisher, arrival_event  # noqa: E402
+from greeter_common.visit_history import VisitHistory, iso  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import KeySet  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -66,11 +68,15 @@ DIST = ROOT / "staff-app" / "dist"
 STACK_NAME = "greeterapp"
 API_ROUTES = [
     ("/people/{person_id}/photos", re.compile(r"^/people/(?P<person_id>[^/]+)/photos$")),
+    ("/people/{person_id}/visits", re.compile(r"^/people/(?P<person_id>[^/]+)/visits$")),
     ("/people/{person_id}", re.compile(r"^/people/(?P<person_id>[^/]+)$")),
     ("/people", re.compile(r"^/people$")),
     ("/search", re.compile(r"^/search$")),
-    ("/visits/{person_id}/ack", re.compile(r"^/visits/(?P<person_id>[^/]+)/ack$")),
+    ("/visits/now", re.compile(r"^/visits/now$")),
+    ("/visits/acknowledge", re.compile(r"^/visits/acknowledge$")),
+    ("/visits/export", re.compile(r"^/visits/export$")),
     ("/visits", re.compile(r"^/visits$")),
+    ("/me", re.compile(r"^/me$")),
 ]
 _JWKS = KeySet.import_key_set(
     json.loads(gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources/jwks-public.json.gz").read_bytes()))
@@ -161,7 +167,11 @@ class Backend:
             return None
         if claims.get("aud") != self.client_id or claims.get("token_use") != "id" or claims.get("exp", 0) < time.time():
             return None
-        return {name: value if isinstance(value, str) else json.dumps(value) for name, value in claims.items()}
+        # API Gateway's REST authorizer passes every claim as a string, a list joined with commas.
+        return {
+            name: value if isinstance(value, str) else ",".join(value) if isinstance(value, list) else json.dumps(value)
+            for name, value in claims.items()
+        }
 
 
 class Front(BaseHTTPRequestHandler):
@@ -325,6 +335,10 @@ class Front(BaseHTTPRequestHandler):
                 backend.cognito.admin_set_user_password(
                     UserPoolId=backend.pool_id, Username=request["email"], Password=request["password"], Permanent=True
                 )
+            # The staff member's role: a group of the pool (the API lets each role do its part).
+            backend.cognito.admin_add_user_to_group(
+                UserPoolId=backend.pool_id, Username=request["email"], GroupName=request.get("role", "manager")
+            )
             answer = {"email": request["email"]}
             if request.get("totp"):  # what the staff member does once with an authenticator app
                 token = backend.cognito.admin_initiate_auth(
@@ -382,11 +396,20 @@ class Front(BaseHTTPRequestHandler):
             boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("VisitsTable")),
             int(backend.stack.parameters["AlertCooldownMinutes"]) * 60,
         )
-        visit_id, seen_at = str(uuid.uuid4()), time.time()
+        alert_id, seen_at = str(uuid.uuid4()), time.time()
         if request.get("new_visit"):  # the previous visit ended (the person was away longer than the cooldown)
             ledger.table.delete_item(Key={"person_id": person["person_id"]})
-        ledger.claim(person["person_id"], visit_id, request.get("camera", "entrance"), seen_at)
-        ledger.mark_sent(person["person_id"], visit_id)
+        ledger.claim(person["person_id"], alert_id, request.get("camera", "entrance"), seen_at)
+        ledger.mark_sent(person["person_id"], alert_id)
+        # The visit history the staff API reads (who is in the store now, "I'm on it"), as the match function
+        # writes it; the visit's id is its first sighting.
+        history = VisitHistory(
+            boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("VisitHistoryTable")),
+            ZoneInfo(backend.stack.parameters["StoreTimeZone"]),
+            retention_days=90,
+        )
+        history.opened(person["person_id"], seen_at, request.get("camera", "entrance"), alerted_at=seen_at)
+        visit_id = iso(seen_at)
         decided_at = time.time()
         event = arrival_event(
             visit_id=visit_id,

@@ -36,11 +36,12 @@ class Backend:
         self.config = self._call("POST", "/_test/reset")
         return self.config
 
-    def staff(self, email: str, password: str = PASSWORD, confirmed: bool = True, two_step: bool = False) -> str:
-        """A staff account; with two_step it has TOTP sign-in set up, and its authenticator key is returned."""
-        answer = self._call(
-            "POST", "/_test/staff", {"email": email, "password": password, "confirmed": confirmed, "totp": two_step}
-        )
+    def staff(
+        self, email: str, password: str = PASSWORD, confirmed: bool = True, two_step: bool = False, role="manager"
+    ) -> str:
+        """A staff account in a role's group; with two_step it has TOTP sign-in set up, and its key is returned."""
+        request = {"email": email, "password": password, "confirmed": confirmed, "totp": two_step, "role": role}
+        answer = self._call("POST", "/_test/staff", request)
         return answer.get("totp_secret") or email
 
     def stored(self) -> dict:

@@ -85,3 +85,14 @@ def test_an_expired_id_token_is_refreshed_without_signing_in_again(page, backend
     expect(page.get_by_text(re.compile(r"\d+ people registered"))).to_be_visible()
     after = page.evaluate("Object.entries(localStorage).find(([k]) => k.endsWith('.idToken'))[1]")
     assert after != before
+
+
+def test_a_counter_tablet_account_sees_arrivals_only(page, backend):
+    backend.staff("counter@example.com", role="tablet")
+    sign_in(page, backend, "counter@example.com")
+    expect(page.get_by_role("heading", name="Arrivals")).to_be_visible()
+    expect(page.get_by_role("link", name="Arrivals")).to_be_visible()
+    expect(page.get_by_role("link", name="Register")).to_be_hidden()
+    expect(page.get_by_role("link", name="People")).to_be_hidden()
+    page.goto(f"{backend.url}/#/register")
+    expect(page.get_by_role("heading", name="Arrivals")).to_be_visible()

@@ -46,18 +46,48 @@ function setStatus(status) {
   if (state.view) state.view();
 }
 
+const people = new Map(); // person id -> {notes, photo_url}, for roles that may open a person
+
+async function personDetails(personId) {
+  if (!state.canOpenPeople) return {};
+  if (!people.has(personId)) {
+    people.set(
+      personId,
+      call("GET", `/people/${personId}`)
+        .then((person) => ({ notes: person.notes, photo_url: person.photo_links[0] && person.photo_links[0].url }))
+        .catch(() => ({})),
+    );
+  }
+  return people.get(personId);
+}
+
 async function catchUp() {
-  // What happened while the socket was down (or before this tablet started): the open visits.
+  // What happened while the socket was down (or before this tablet started): who is in the store now.
   try {
-    const { visits } = await call("GET", "/visits");
+    const { visits } = await call("GET", "/visits/now");
     const open = new Set();
     for (const visit of visits) {
       open.add(visit.visit_id);
-      const known = state.visits.get(visit.visit_id);
-      state.visits.set(visit.visit_id, { ...known, ...visit, similarity: known && known.similarity });
+      const known = state.visits.get(visit.visit_id) || {};
+      state.visits.set(visit.visit_id, {
+        ...known,
+        visit_id: visit.visit_id,
+        person_id: visit.person_id,
+        name: visit.name,
+        camera: known.camera || visit.cameras[0],
+        first_seen: known.first_seen || visit.arrived,
+        acknowledged_by: visit.acknowledged_by,
+        acknowledged_at: visit.acknowledged_at,
+      });
     }
     for (const id of state.visits.keys()) if (!open.has(id)) state.visits.delete(id);
     if (state.view) state.view();
+    for (const visit of state.visits.values()) {
+      personDetails(visit.person_id).then((details) => {
+        Object.assign(visit, { notes: visit.notes || details.notes, photo_url: details.photo_url });
+        if (state.view) state.view();
+      });
+    }
   } catch {
     // offline or signed out: the next connection tries again
   }
@@ -81,8 +111,9 @@ function onEvent(event) {
   }
 }
 
-export function startArrivals(config) {
+export function startArrivals(config, permissions = []) {
   if (state.channel || !config.eventsRealtimeEndpoint) return;
+  state.canOpenPeople = permissions.includes("find_people");
   staffEmail().then((me) => (state.me = me));
   state.channel = new EventChannel({
     realtimeEndpoint: config.eventsRealtimeEndpoint,
@@ -100,6 +131,7 @@ export function stopArrivals() {
   if (state.channel) state.channel.stop();
   state.channel = null;
   state.visits.clear();
+  people.clear();
   const node = document.getElementById("connection");
   if (node) node.textContent = "";
 }
@@ -111,14 +143,14 @@ function card(visit) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const ack = await call("POST", `/visits/${visit.person_id}/ack`, { visit_id: visit.visit_id });
-      visit.acknowledged_by = ack.by;
-      visit.acknowledged_at = ack.at;
+      const ack = await call("POST", "/visits/acknowledge", { person_id: visit.person_id, visit_id: visit.visit_id });
+      // The first to say so stands: this may name another assistant who was quicker.
+      visit.acknowledged_by = ack.acknowledged_by;
+      visit.acknowledged_at = ack.acknowledged_at;
       state.view && state.view();
     } catch (failure) {
       button.disabled = false;
-      if (failure.code === "already_acknowledged") catchUp();
-      show(error, alertBox(failure.code === "already_acknowledged" ? `${failure.message}.` : sentence(failure)));
+      show(error, alertBox(sentence(failure)));
     }
   });
   return h(

@@ -15,6 +15,7 @@ export async function personView(main, config, personId) {
     return;
   }
   const result = h("div", { "aria-live": "polite" });
+  const can = (permission) => (config.permissions || []).includes(permission);
   render();
 
   function render() {
@@ -36,9 +37,9 @@ export async function personView(main, config, personId) {
         h("dt", {}, "Registered"), h("dd", {}, dateTime(person.created_at)),
         h("dt", {}, "Photos"), h("dd", {}, String(person.photo_count)),
       ),
-      editForm(),
-      addPhotoForm(),
-      eraseSection(),
+      can("edit_people") && editForm(),
+      can("edit_people") && addPhotoForm(),
+      can("erase_people") && eraseSection(),
     );
   }
 
