@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.detection_cost import CameraPolicy, StoreDay, simulate_month
 from bench.prices import HOURS_A_MONTH, PRICES
+from bench.store_hours_cost import CAMERA_TRANSITIONS, RECONCILE_TRANSITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -132,6 +133,7 @@ FREE_TYPES = {
     "AWS::Cognito::UserPoolUser",
     "AWS::Cognito::UserPoolUserToGroupAttachment",
     "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment",  # threat protection's actions: priced with the Plus plan
     "AWS::ApiGateway::Account",
     "AWS::Scheduler::ScheduleGroup",
     "AWS::SSM::Parameter",  # standard tier (an Advanced one is refused below)
@@ -507,7 +509,7 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
     # Store hours: Step Functions and Scheduler
     machines = plan.of_type("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
     if machines:
-        transitions = a["store_hours_runs"] * (12 + 4 * (store.cameras - 1))
+        transitions = a["store_hours_runs"] * (RECONCILE_TRANSITIONS + CAMERA_TRANSITIONS * (store.cameras - 1))
         lines.append(
             Line(
                 "Step Functions (store hours)",

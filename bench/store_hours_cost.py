@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
 
-from hours import WEEKDAYS, StoreCalendar  # noqa: E402
+from hours import DAY_NAMES, WEEKDAYS, StoreCalendar  # noqa: E402
 
 PRICES_PER_MINUTE = {"us-east-1": 0.12, "ap-northeast-1": 0.15}
-RECONCILE_TRANSITIONS = 12  # DecideDetection ... Done, one camera already in the wanted state
+# DecideDetection ... Done: one camera already in the wanted state, both next schedules already there
+RECONCILE_TRANSITIONS = 17
 CAMERA_TRANSITIONS = 4  # WhichDetectionMode, DescribeStreamProcessor, CompareWithWanted, CameraInWantedState
 RUNS_PER_HOUR = 6
 STEP_FUNCTIONS_PER_1000 = 0.025
@@ -48,8 +49,7 @@ _TemplateLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 def default_weekly_hours() -> dict[str, str]:
     parameters = yaml.load((ROOT / "template.yaml").read_text(), Loader=_TemplateLoader)["Parameters"]  # noqa: S506
-    names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-    return {day: parameters[f"{name}Hours"]["Default"] for day, name in zip(WEEKDAYS, names, strict=True)}
+    return {day: parameters[f"{name}Hours"]["Default"] for day, name in zip(WEEKDAYS, DAY_NAMES, strict=True)}
 
 
 def open_minutes(calendar: StoreCalendar, first: date, last: date) -> float:

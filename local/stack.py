@@ -565,11 +565,28 @@ def _create_stream_processor(stack: Stack, logical_id: str, properties: dict) ->
 
 
 def _create_user_pool(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
-    keys = ("AdminCreateUserConfig", "Policies", "UsernameAttributes", "AutoVerifiedAttributes", "MfaConfiguration")
-    pool = stack.client("cognito-idp").create_user_pool(
+    keys = (
+        "AdminCreateUserConfig",
+        "Policies",
+        "UsernameAttributes",
+        "AutoVerifiedAttributes",
+        "MfaConfiguration",
+        "UserPoolAddOns",
+        "UserPoolTier",
+        "DeletionProtection",
+    )
+    cognito = stack.client("cognito-idp")
+    pool = cognito.create_user_pool(
         PoolName=properties.get("UserPoolName", stack.physical_name(logical_id)),
         **{key: properties[key] for key in keys if key in properties},
     )["UserPool"]
+    # CloudFormation's EnabledMfas is the API's separate SetUserPoolMfaConfig call.
+    if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool["Id"],
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
+        )
     return pool["Id"], {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"}
 
 
@@ -587,6 +604,12 @@ def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) ->
         **{key: properties[key] for key in keys if key in properties},
     )["UserPoolClient"]
     return client["ClientId"], {"ClientId": client["ClientId"]}
+
+
+def _create_rest_api(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """An AWS::Serverless::Api: its id, and `<api>.Stage` (SAM's reference to the stage it creates)."""
+    api_id = uuid.uuid5(uuid.NAMESPACE_DNS, stack.physical_name(logical_id)).hex[:10]
+    return api_id, {"Stage": properties["StageName"], "RootResourceId": f"{api_id}root"}
 
 
 def _create_rule(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
@@ -756,6 +779,7 @@ _CREATORS = {
     "AWS::Rekognition::Collection": _create_collection,
     "AWS::Rekognition::StreamProcessor": _create_stream_processor,
     "AWS::Serverless::Function": _create_function,
+    "AWS::Serverless::Api": _create_rest_api,
     "AWS::Events::Rule": _create_rule,
     "AWS::Cognito::UserPool": _create_user_pool,
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,

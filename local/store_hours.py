@@ -4,10 +4,13 @@ schedule group fired on time, as EventBridge Scheduler fires them.
 
 moto runs a state machine's definition when asked to (`execute_state_machine`); its Lambda would start the
 function in Docker, so `LambdaFunction._invoke_lambda` hands the call to the function's process instead,
-returning what Lambda returns (the JSON result, or an error payload with errorType). moto's Scheduler keeps
-schedules but never fires them: `Scheduler` reads them every few seconds and starts the target state
-machine when one is due (`cron(...)`, `rate(...)` and one-time `at(...)` expressions, in the schedule's
-time zone), with the schedule's Input.
+returning what Lambda returns (the JSON result, or an error payload with errorType). moto's Choice rules
+read a timestamp only as "2026-05-11T08:00:00Z"; AWS reads any RFC 3339 time, fractions of a second
+included ($$.State.EnteredTime has them), so the Timestamp* comparisons get AWS's reading (`rfc3339`).
+moto's Scheduler keeps schedules but never fires them: `Scheduler` reads them every few seconds and starts
+the target state machine when one is due (`cron(...)`, `rate(...)` and one-time `at(...)` expressions, in
+the schedule's time zone), with the schedule's Input, and deletes a one-time schedule marked
+ActionAfterCompletion DELETE once it has fired, as EventBridge Scheduler does.
 """
 
 from __future__ import annotations
@@ -35,10 +38,22 @@ STATE_MACHINE = "StoreHoursStateMachine"
 FUNCTION = "StoreHoursFunction"
 
 
+def rfc3339(text: str) -> datetime | None:
+    """A timestamp as a Step Functions Choice rule reads it (RFC 3339 with an offset), or None."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return instant if instant.tzinfo is not None else None
+
+
 def enable_step_functions(functions: dict[str, FunctionProcess]) -> Callable[[], None]:
     """Let moto execute state machines, with `lambda:invoke` going to `functions` (by function name)."""
     from moto.awslambda.models import LambdaFunction
     from moto.core.config import default_user_config
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
+        IsTimestamp,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
@@ -60,9 +75,12 @@ def enable_step_functions(functions: dict[str, FunctionProcess]) -> Callable[[],
             return json.dumps({**error.payload, "stackTrace": []}), True, ""
 
     LambdaFunction._invoke_lambda = invoke
+    read_timestamp = IsTimestamp.__dict__["string_to_timestamp"]
+    IsTimestamp.string_to_timestamp = staticmethod(rfc3339)
 
     def undo() -> None:
         LambdaFunction._invoke_lambda = original
+        IsTimestamp.string_to_timestamp = read_timestamp
         for service, name in previous.items():
             if name is None:
                 names.pop(service, None)
@@ -212,6 +230,9 @@ class Scheduler:
                 continue
             if due(schedule["ScheduleExpression"], schedule.get("ScheduleExpressionTimezone", "UTC"), since, until):
                 self.start_execution(json.loads(schedule["Target"].get("Input") or "{}"), summary["Name"])
+                one_time = schedule["ScheduleExpression"].startswith("at(")
+                if one_time and schedule.get("ActionAfterCompletion") == "DELETE":
+                    self.scheduler.delete_schedule(GroupName=self.group, Name=summary["Name"])
 
 
 def wait_for(sfn, arn: str, timeout: float = 30.0) -> dict:

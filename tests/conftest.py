@@ -107,3 +107,12 @@ def recorder():
     uninstall = recorder.install()
     yield recorder
     uninstall()
+
+
+@pytest.fixture
+def observed():
+    """Every log line and what X-Ray would keep of the traces of the functions watched with
+    `observed.watch(app, monkeypatch)`."""
+    from fakes.xray import RecordedTraces
+
+    return RecordedTraces()

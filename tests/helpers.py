@@ -32,3 +32,19 @@ def emitted_metrics(captured_stdout: str) -> dict[str, float]:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# A person as distinctive as it gets, to find in logs and traces: any of these there is a leak.
+PERSONAL_DATA = {
+    "name": "Zephyrine Quillfeather-Abernathy",
+    "notes": "Prefers the mauve cashmere, allergic to hazelnuts",
+    "contact_email": "zephyrine.quillfeather@example.org",
+}
+
+
+def personal_data_in(text: str, *extra: str) -> list[str]:
+    """Which of PERSONAL_DATA's values (and the extra ones, such as face ids) occur in `text`, whole or as the
+    distinctive parts a message might quote (a surname, an email's local part)."""
+    values = [*PERSONAL_DATA.values(), *extra]
+    fragments = {v for v in values} | {"Quillfeather", "zephyrine.quillfeather", "hazelnuts"}
+    return sorted(fragment for fragment in fragments if fragment and fragment.lower() in text.lower())

@@ -1,25 +1,22 @@
 """Check that every AWS call a function makes is allowed by that function's policies in template.yaml.
 
 `CallRecorder` notes each call (service, operation, the resource it names) that clients make while a
-handler runs; `function_policy(stack, "MatchFunction")` expands the function's `Policies` (inline
-statements and SAM policy templates, from samtranslator's own definitions) into IAM statements;
+handler runs; `function_policy(stack, "MatchFunction")` is every IAM statement of the function's role in the
+translated template (tests/translated.py: SAM policy templates expanded, managed policies SAM adds);
 `denied(...)` lists the calls those statements don't allow. So a permission missing from the template
 fails a test offline, not a deploy in a store.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import cache
-from pathlib import Path
 
 import botocore.handlers
-import samtranslator
 from stack import ACCOUNT, REGION, Stack
+from translated import function_role, role_statements
 
 # botocore's event names use the hyphenated service id; IAM uses its own prefixes.
 _IAM_PREFIX = {"kinesis-video": "kinesisvideo", "kinesis-video-archived-media": "kinesisvideo", "sfn": "states"}
@@ -116,22 +113,6 @@ class CallRecorder:
         return uninstall
 
 
-@cache
-def _sam_policy_templates() -> dict:
-    path = Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json"
-    return json.loads(path.read_text())["Templates"]
-
-
-def _substitute(value, parameters: dict):
-    if isinstance(value, dict):
-        if set(value) == {"Ref"} and value["Ref"] in parameters:
-            return parameters[value["Ref"]]
-        return {k: _substitute(v, parameters) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, parameters) for v in value]
-    return value
-
-
 def attached_policies(stack: Stack, role: str) -> list[dict]:
     """The policy documents of the AWS::IAM::RolePolicy / AWS::IAM::Policy resources attached to a role of the
     template (each camera's own permissions are such a policy, one per camera)."""
@@ -146,19 +127,9 @@ def attached_policies(stack: Stack, role: str) -> list[dict]:
 
 
 def function_policy(stack: Stack, logical_id: str) -> list[dict]:
-    """The IAM statements the template gives a function or state machine: inline statements, SAM policy templates
-    and the policies attached to the role SAM makes for it (<logical id>Role)."""
-    statements = [s for document in attached_policies(stack, f"{logical_id}Role") for s in document["Statement"]]
-    for policy in stack.resources[logical_id]["Properties"].get("Policies", []):
-        if isinstance(policy, str):
-            continue  # an AWS managed policy by name; the security test forbids broad ones
-        if "Statement" in policy:
-            statements += stack.resolve(policy)["Statement"]
-            continue
-        ((name, parameters),) = policy.items()
-        definition = _sam_policy_templates()[name]["Definition"]
-        statements += stack.resolve(_substitute(definition, stack.resolve(parameters) or {}))["Statement"]
-    return statements
+    """The IAM statements a function's role has in the translated template (its own role, or the one SAM
+    generates from `Policies`, with the managed policies SAM adds)."""
+    return [statement for _, statement in role_statements(stack, function_role(stack, logical_id))]
 
 
 def _listify(value) -> list:

@@ -12,9 +12,11 @@
 What an account may do depends on its role (its group in the stack's user pool): a tablet account can only ask
 `whoami`; an assistant registers, finds and corrects people; a manager can also erase. `whoami` says which.
 
-Needs Python 3.10+ and boto3. Signing in needs no AWS credentials (the staff account's email and password);
---stack reads the API URL and client id from the stack's outputs, which does need read access to
-CloudFormation (or set GREETER_API_URL and GREETER_CLIENT_ID instead). The ID token is kept, readable by
+Needs Python 3.10+, boto3 and pycognito (requirements-dev.txt has both). Signing in needs no AWS credentials:
+the staff account's email, password and a code from an authenticator app (the first sign-in sets the app up).
+The password never leaves this machine: Cognito's SRP sign-in proves it without sending it. --stack reads the
+API URL, user pool and client id from the stack's outputs, which does need read access to CloudFormation (or
+set GREETER_API_URL, GREETER_USER_POOL_ID and GREETER_CLIENT_ID instead). The ID token is kept, readable by
 you only, in ~/.config/greeter/session-<client id>.json and refreshed when it expires.
 """
 
@@ -35,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
+from pycognito.aws_srp import AWSSRP
 
 # API Gateway hands the request to Lambda as JSON, at most 6 MB: the API takes photos up to 4,669,440 bytes
 # (functions/registration/photos.py's MAX_PHOTO_BYTES; a test keeps the two equal).
@@ -48,34 +51,67 @@ class StaffError(Exception):
 
 # ---------------------------------------------------------------------- signing in (Cognito)
 class Session:
-    def __init__(self, client_id: str, region: str | None, store: Path | None = None, cognito=None):
+    def __init__(
+        self, client_id: str, pool_id: str, region: str | None, store: Path | None = None, cognito=None
+    ) -> None:
         self.client_id = client_id
+        self.pool_id = pool_id
         self.cognito = cognito or boto3.client("cognito-idp", region_name=region)
         self.store = store or Path.home() / ".config" / "greeter" / f"session-{client_id}.json"
 
-    def sign_in(self, email: str, password: str, ask: Callable[[str], str]) -> None:
-        """USER_PASSWORD_AUTH, answering the first-sign-in password change and the TOTP code when asked."""
-        answer = self.cognito.initiate_auth(
-            ClientId=self.client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": password},
+    def sign_in(self, email: str, password: str, ask: Callable[[str], str], show: Callable[[str], None]) -> None:
+        """SRP sign-in (USER_SRP_AUTH), answering the first-sign-in password change, the authenticator app's
+        set-up and its code, as Cognito asks for them."""
+        srp = AWSSRP(
+            username=email, password=password, pool_id=self.pool_id, client_id=self.client_id, client=self.cognito
         )
-        while "ChallengeName" in answer:
-            challenge = answer["ChallengeName"]
-            if challenge == "NEW_PASSWORD_REQUIRED":
-                responses = {"NEW_PASSWORD": ask("Choose a new password (12+ characters, upper, lower, digit): ")}
-            elif challenge == "SOFTWARE_TOKEN_MFA":
-                responses = {"SOFTWARE_TOKEN_MFA_CODE": ask("Code from your authenticator app: ")}
-            else:
-                raise StaffError(f"this sign-in needs {challenge}, which greeter-staff does not handle")
-            responses["USERNAME"] = answer.get("ChallengeParameters", {}).get("USERNAME", email)
-            answer = self.cognito.respond_to_auth_challenge(
-                ClientId=self.client_id,
-                ChallengeName=challenge,
-                Session=answer["Session"],
-                ChallengeResponses=responses,
+        parameters = srp.get_auth_params()
+        try:
+            answer = self.cognito.initiate_auth(
+                ClientId=self.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=parameters
             )
+            while "ChallengeName" in answer:
+                challenge = answer["ChallengeName"]
+                username = answer.get("ChallengeParameters", {}).get("USERNAME", email)
+                session = answer.get("Session")
+                if challenge == "PASSWORD_VERIFIER":
+                    responses = srp.process_challenge(answer["ChallengeParameters"], parameters)
+                elif challenge == "NEW_PASSWORD_REQUIRED":
+                    responses = {"NEW_PASSWORD": ask("Choose a new password (12+ characters, upper, lower, digit): ")}
+                elif challenge == "MFA_SETUP":
+                    session, responses = self._set_up_authenticator(answer, email, ask, show), {}
+                elif challenge == "SOFTWARE_TOKEN_MFA":
+                    responses = {"SOFTWARE_TOKEN_MFA_CODE": ask("Code from your authenticator app: ")}
+                else:
+                    raise StaffError(f"this sign-in needs {challenge}, which greeter-staff does not handle")
+                request = {"ChallengeName": challenge, "ChallengeResponses": {**responses, "USERNAME": username}}
+                answer = self.cognito.respond_to_auth_challenge(
+                    ClientId=self.client_id, **request, **({"Session": session} if session else {})
+                )
+        except self.cognito.exceptions.CodeMismatchException:
+            raise StaffError("that code did not match the authenticator app's: sign in again") from None
+        except self.cognito.exceptions.NotAuthorizedException as error:
+            # Cognito's own wording: wrong password, too many attempts, or a sign-in threat protection blocked.
+            raise StaffError(f"sign-in refused: {error.response['Error'].get('Message', 'not authorized')}") from None
         self._save(answer["AuthenticationResult"])
+
+    def _set_up_authenticator(self, answer: dict, email: str, ask: Callable[[str], str], show) -> str:
+        """The first sign-in: pair an authenticator app (TOTP) with the account; returns the session to go on with."""
+        if "SOFTWARE_TOKEN_MFA" not in str(answer.get("ChallengeParameters", {}).get("MFAS_CAN_SETUP", "")):
+            raise StaffError("this account must set up an MFA method greeter-staff does not offer")
+        pairing = self.cognito.associate_software_token(Session=answer["Session"])
+        secret = pairing["SecretCode"]
+        show(
+            "Staff accounts need an authenticator app (Google Authenticator, Microsoft Authenticator, 1Password...).\n"
+            f"Add an account to it with this key: {secret}\n"
+            f"(or from this link: otpauth://totp/Greeter:{email}?secret={secret}&issuer=Greeter)"
+        )
+        verified = self.cognito.verify_software_token(
+            Session=pairing["Session"],
+            UserCode=ask("Code the app now shows: "),
+            FriendlyDeviceName="greeter-staff",
+        )
+        return verified["Session"]
 
     def id_token(self) -> str:
         """A valid ID token: the saved one, or a refreshed one."""
@@ -268,15 +304,19 @@ def main(
     try:
         settings = {
             "RegistrationApiUrl": os.environ.get("GREETER_API_URL"),
+            "StaffUserPoolId": os.environ.get("GREETER_USER_POOL_ID"),
             "StaffUserPoolClientId": os.environ.get("GREETER_CLIENT_ID"),
         }
         if args.stack:
             settings.update(_stack_outputs(args.stack, args.region))
         if not all(settings.values()):
-            raise StaffError("give --stack <name>, or set GREETER_API_URL and GREETER_CLIENT_ID")
-        session = Session(settings["StaffUserPoolClientId"], args.region, store=store, cognito=cognito)
+            raise StaffError("give --stack <name>, or set GREETER_API_URL, GREETER_USER_POOL_ID and GREETER_CLIENT_ID")
+        session = Session(
+            settings["StaffUserPoolClientId"], settings["StaffUserPoolId"], args.region, store=store, cognito=cognito
+        )
         if args.command == "sign-in":
-            session.sign_in(args.email, getpass.getpass("Password: "), ask=getpass.getpass)
+            show = lambda text: print(text, file=sys.stderr)  # noqa: E731 - prompts stay off stdout (the JSON)
+            session.sign_in(args.email, getpass.getpass("Password: "), ask=getpass.getpass, show=show)
             print("signed in", file=out)
             return 0
         if args.command == "sign-out":

@@ -30,8 +30,10 @@ def fetch_people(dynamodb_resource, table_name: str, person_ids: set[str]) -> di
                 try:
                     people[item["person_id"]] = Person.model_validate(item)
                 except ValidationError as error:
+                    # str(error) repeats the offending values (a name, notes): log only where and what kind.
+                    problems = [{"field": ".".join(map(str, e["loc"])), "type": e["type"]} for e in error.errors()]
                     logger.error(
-                        "people row has an unexpected shape", person_id=item.get("person_id"), error=str(error)
+                        "people row has an unexpected shape", person_id=item.get("person_id"), problems=problems
                     )
             request = response.get("UnprocessedKeys") or {}
             if not request:

@@ -5,12 +5,17 @@ the wanted detection state (RUNNING or STOPPED), why, and the next opening and c
 state machine turns into one-time EventBridge Scheduler schedules). It keeps the manager's manual
 override in its SSM parameter. All time-zone and calendar arithmetic lives in hours.py, the rules in
 decision.py; this module only reads and writes the two SSM parameters.
+
+Hours that cannot be read never stop a run: a weekday parameter that breaks a rule its pattern cannot
+express counts as a closed day, a mistyped special-days entry is dropped; either way the decision names
+the problem (the state machine emails it to ops) and the StoreHoursCalendarProblems metric alarms.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,8 +27,8 @@ from botocore.config import Config
 from decision import Context, InvalidRequest, OverrideChange, decide
 from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import load_settings
-from hours import StoreCalendar
-from models import Override, SpecialDays, StoreHoursRequest
+from hours import DAY_NAMES, WEEKDAYS, StoreCalendar, read_weekly_hours
+from models import Override, StoreHoursRequest, read_special_days
 from pydantic import BaseModel, Json, ValidationError
 
 
@@ -34,32 +39,37 @@ class Settings(BaseModel):
     special_days_parameter: str
     override_parameter: str
     reconcile_minutes: int = 10
+    camera_seconds: int = 240
 
 
 settings = load_settings(Settings)
 # Standard retry mode: a throttled GetParameter/PutParameter backs off and retries a few times, then fails
 # the run (the state machine retries the whole call); never the legacy mode's long silent loop.
 ssm = SSMProvider(boto3_client=boto3.client("ssm", config=Config(retries={"mode": "standard", "max_attempts": 4})))
-# The weekly hours come from template parameters: a bad value fails the deploy-time pattern or this cold start.
-WEEKLY = StoreCalendar.from_text(settings.store_time_zone, settings.weekly_hours)
+# The weekly hours come from the template's weekday parameters (MondayHours ...), named so in the ops email.
+PARAMETERS = dict(zip(WEEKDAYS, DAY_NAMES, strict=True))
+_weekly_ranges, _weekly_problems = read_weekly_hours(settings.weekly_hours)
+WEEKLY = StoreCalendar(ZoneInfo(settings.store_time_zone), _weekly_ranges)
+WEEKLY_PROBLEMS = [
+    f"{PARAMETERS[day]}Hours {settings.weekly_hours.get(day, '')!r}: {problem}; {PARAMETERS[day]}s count as "
+    "closed until the stack is deployed with hours that can be read"
+    for day, problem in _weekly_problems.items()
+]
 
 
 @tracer.capture_method
-def load_calendar() -> tuple[StoreCalendar, str | None]:
-    """The weekly hours plus the staff's closed dates and special hours; a broken special-days value is
-    reported (and alarmed on) but never stops the weekly hours from working."""
+def load_calendar() -> tuple[StoreCalendar, list[str]]:
+    """The weekly hours plus the staff's closed dates and special hours, and every problem found in them.
+    A problem costs only the entry it is in: the rest of the calendar keeps working."""
+    problems = list(WEEKLY_PROBLEMS)
     try:
         raw = ssm.get(settings.special_days_parameter, force_fetch=True)
-        special = SpecialDays.model_validate_json(raw or "{}")
     except GetParameterError as error:
         logger.warning("special days parameter unreadable; using the weekly hours only", error=str(error))
-        return WEEKLY, None
-    except ValidationError as error:
-        problem = f"{settings.special_days_parameter} is not valid: {_first_error(error)}"
-        logger.error("special days ignored", problem=problem)
-        metrics.add_metric(name="StoreHoursSpecialDaysInvalid", unit=MetricUnit.Count, value=1)
-        return WEEKLY, problem
-    return WEEKLY.with_special_days(special.closed_dates, special.special_hours), None
+        return WEEKLY, problems
+    special = read_special_days(raw)
+    problems += [f"{settings.special_days_parameter}: {problem}" for problem in special.problems]
+    return WEEKLY.with_special_days(special.closed_dates, special.special_hours), problems
 
 
 @tracer.capture_method
@@ -104,11 +114,18 @@ def decide_detection(event: dict) -> dict:
     except ValidationError as error:
         raise InvalidRequest(f"execution input not understood: {_first_error(error)}") from None
     now = request.now or datetime.now(UTC)
-    calendar, problem = load_calendar()
-    decision, change = decide(
-        request, calendar, load_override(), now, Context(settings.store_name, settings.reconcile_minutes, problem)
+    calendar, problems = load_calendar()
+    context = Context(
+        settings.store_name, settings.reconcile_minutes, settings.camera_seconds, "; ".join(problems) or None
     )
+    decision, change = decide(request, calendar, load_override(), now, context)
+    if request.check:  # a second look changes nothing and counts nothing
+        logger.info("detection checked", wanted=decision["wanted"], reason=decision["reason"])
+        return decision
     save_override(change)
+    if problems:
+        logger.error("store hours problems; the rest of the calendar is in force", problems=problems)
+        metrics.add_metric(name="StoreHoursCalendarProblems", unit=MetricUnit.Count, value=len(problems))
     # 1 while detection should run: on a dashboard next to the processors' state, a mismatch stands out.
     metrics.add_metric(name="StoreHoursDetectionWanted", unit=MetricUnit.Count, value=decision["wanted"] == "RUNNING")
     logger.info("detection decided", decision=decision)

@@ -4,6 +4,10 @@
 the reasons, the next boundaries (for the opening/closing schedules) and what to do with the stored
 override come out. The caller reads and writes the override; nothing here touches AWS.
 
+Runs overlap (a slow reconcile still polling when the closing run starts), so a decision says how long
+it holds (`valid_until`: the next boundary, or the override's end) and when the run must stop waiting for
+cameras (`camera_deadline`); the state machine acts on it only while it holds.
+
 Override rules (the manager's `{"action": "open" | "close"}`):
 - it lasts until the next scheduled boundary (the next time the store opens or closes by its hours),
   or until the `until` the manager gave ("22:00" or an ISO time), at most MAX_OVERRIDE ahead;
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
-from hours import Boundary, StoreCalendar
+from hours import HORIZON_DAYS, Boundary, StoreCalendar
 from models import ExecutionInput, Override, StoreHoursRequest
 
 RUNNING, STOPPED = "RUNNING", "STOPPED"
@@ -42,6 +46,7 @@ class OverrideChange:
 class Context:
     store_name: str
     reconcile_minutes: int
+    camera_seconds: int  # how long a run waits for its cameras, counted from the decision
     calendar_problem: str | None = None
 
 
@@ -79,8 +84,11 @@ def decide(
         reason = f"manual override: {active.action} until {_local_words(calendar, active.until)}"
         if active.reason:
             reason += f" ({active.reason})"
+        valid_until = active.until
     else:
         wanted, reason = scheduled, calendar.why(now)
+        change_at = calendar.next_change(now)
+        valid_until = change_at.at if change_at is not None else now + timedelta(days=HORIZON_DAYS)
 
     local_now = calendar.local(now)
     decision = {
@@ -96,6 +104,11 @@ def decide(
         # Reconcile runs report a broken camera once an hour (the run in the hour's first minutes); the
         # failed-executions alarm reports at once. Boundary and manual runs always report.
         "notify_ops": trigger != "reconcile" or local_now.minute < context.reconcile_minutes,
+        # Timestamps the state machine compares with $$.State.EnteredTime (RFC 3339, UTC). decided_at has a
+        # fixed width, so DynamoDB can order two runs' decisions by comparing the strings.
+        "decided_at": f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}",
+        "valid_until": _timestamp(valid_until),
+        "camera_deadline": _timestamp(now + timedelta(seconds=context.camera_seconds)),
         "boundaries": [
             _schedule_entry(calendar, boundary, context.store_name)
             for boundary in calendar.next_boundaries(now)
@@ -135,8 +148,15 @@ def _local_words(calendar: StoreCalendar, instant: datetime) -> str:
     return f"{calendar.local(instant):%H:%M %a %d %b %Y} ({calendar.time_zone})"
 
 
+def _timestamp(instant: datetime) -> str:
+    return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
 def _schedule_entry(calendar: StoreCalendar, boundary: Boundary, store_name: str) -> dict:
-    """An EventBridge Scheduler one-time schedule for a boundary, in the store's zone when unambiguous."""
+    """An EventBridge Scheduler one-time schedule for a boundary, in the store's zone when unambiguous.
+
+    Named after its instant ("closing-20260511T1700Z"): every run that sees the same boundary creates
+    the same schedule, and no run ever rewrites one, so a slow run cannot move a newer run's schedule."""
     local = boundary.at
     naive = local.replace(tzinfo=None)
     zone = calendar.time_zone
@@ -148,6 +168,8 @@ def _schedule_entry(calendar: StoreCalendar, boundary: Boundary, store_name: str
     verb = "opens" if boundary.opens else "closes"
     return {
         "name": boundary.name,
+        "schedule_name": f"{boundary.name}-{boundary.at.astimezone(UTC):%Y%m%dT%H%MZ}",
+        "at": _timestamp(boundary.at),
         "expression": expression,
         "time_zone": time_zone,
         "description": f"{store_name} {verb} at {_local_words(calendar, boundary.at)}"[:512],

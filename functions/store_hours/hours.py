@@ -5,13 +5,21 @@ times ("09:00") are turned into instants in the store's zone, so daylight-saving
 the way the store experiences them: on the spring-forward Sunday "09:00" is still 09:00 on the shop's
 clock, which is one hour earlier in UTC than the day before.
 
-Hours of one day are one or more ranges, "09:00-18:00" or "09:00-12:30,13:30-18:00" (a lunch
-break), "24:00" allowed as a closing time, or "closed". A range never crosses midnight; a shop open
-until 02:00 writes "18:00-24:00" on one day and "00:00-02:00" on the next (contiguous ranges merge,
-so midnight is then no boundary).
+How a day's hours are written is defined once, here (DAY_HOURS_PATTERN; the template's weekday
+parameters use it as their AllowedPattern, and a test keeps the two equal): one or more ranges,
+"09:00-18:00" or "09:00-12:30,13:30-18:00" (a lunch break), "24:00" allowed as a closing time, or
+"closed". What a pattern cannot say is checked by `parse_day_hours`: a range that opens and closes at
+the same minute, and ranges of one day that overlap.
+
+A range whose closing is earlier than its opening runs into the next morning: a bar's Friday
+"18:00-02:00" closes at 02:00 on Saturday. A range belongs to the day it opens (the business day):
+Friday's night runs to 02:00 even when Saturday is a closed date or has special hours, and a closed
+Friday has no Friday night. Contiguous or overlapping intervals of neighbouring days merge, so
+"18:00-24:00" on Friday with "00:00-02:00" on Saturday is the same night without a midnight boundary.
 
 Local times that do not exist (inside the spring-forward gap) move forward by the gap, as clocks do;
-local times that happen twice (the fall-back hour) mean the first one.
+local times that happen twice (the fall-back hour) mean the first one. A night that spans a clock
+change is as long as the shop's clock says: "20:00-02:00" is 7 real hours the night the clocks go back.
 """
 
 from __future__ import annotations
@@ -23,10 +31,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # <name>Hours parameters
 CLOSED = "closed"
-_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
+_CLOCK = "([01][0-9]|2[0-3]):([0-5][0-9])"
+_RANGE_TEXT = f"{_CLOCK}-({_CLOCK}|24:00)"
+_RANGE = re.compile(f"^{_RANGE_TEXT}$")
+# The whole syntax of a day's hours (the template's AllowedPattern for every weekday parameter).
+DAY_HOURS_PATTERN = f"^({CLOSED}|{_RANGE_TEXT}(,{_RANGE_TEXT})*)$"
 # How far ahead to look for the next opening (a store closed for longer has no "next opening").
 HORIZON_DAYS = 400
+_DAY_MINUTES = 24 * 60
 
 
 class HoursError(ValueError):
@@ -38,38 +52,61 @@ class TimeRange:
     opens: time
     closes: time | None  # None means 24:00 (midnight at the end of the day)
 
+    @property
+    def overnight(self) -> bool:
+        """True when the range runs into the next morning (closes earlier on the clock than it opens)."""
+        return self.closes is not None and self.closes < self.opens
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """Opening and closing as minutes from the start of the range's own day (closing may pass 1440)."""
+        start = self.opens.hour * 60 + self.opens.minute
+        end = _DAY_MINUTES if self.closes is None else self.closes.hour * 60 + self.closes.minute
+        return start, end + (_DAY_MINUTES if self.overnight else 0)
+
     def __str__(self) -> str:
         return f"{self.opens:%H:%M}-{'24:00' if self.closes is None else f'{self.closes:%H:%M}'}"
 
 
 def parse_day_hours(text: str) -> tuple[TimeRange, ...]:
-    """ "09:00-12:30,13:30-18:00" -> two ranges; "closed" -> none."""
-    text = text.strip().lower()
+    """ "09:00-12:30,13:30-18:00" -> two ranges; "18:00-02:00" -> one overnight range; "closed" -> none.
+
+    Case and spaces around the commas are forgiven (staff type special hours by hand); otherwise the
+    text must match DAY_HOURS_PATTERN."""
+    text = ",".join(part.strip() for part in text.strip().lower().split(","))
     if text == CLOSED:
         return ()
     ranges = []
     for part in text.split(","):
-        match = _RANGE.match(part.strip())
+        match = _RANGE.match(part)
         if not match:
-            raise HoursError(f"{part.strip()!r} is not HH:MM-HH:MM (or 'closed')")
+            raise HoursError(f"{part!r} is not HH:MM-HH:MM (00:00 to 23:59, closing up to 24:00) or 'closed'")
         opens = time(int(match[1]), int(match[2]))
-        if match[3] == "24":
-            if match[4] != "00":
-                raise HoursError(f"{part.strip()!r}: 24:00 is the latest closing time")
-            closes = None
-        else:
-            closes = time(int(match[3]), int(match[4]))
-            if closes <= opens:
-                raise HoursError(
-                    f"{part.strip()!r} closes before it opens; a range cannot cross midnight "
-                    "(write 18:00-24:00 and 00:00-02:00 on the next day)"
-                )
+        closes = None if match[3] == "24:00" else time(int(match[4]), int(match[5]))
+        if closes == opens:
+            raise HoursError(f"{part!r} opens and closes at the same minute (open all day is 00:00-24:00)")
         ranges.append(TimeRange(opens, closes))
     ranges.sort(key=lambda r: r.opens)
     for earlier, later in zip(ranges, ranges[1:], strict=False):
-        if earlier.closes is None or earlier.closes > later.opens:
-            raise HoursError(f"{text!r}: ranges overlap")
+        if earlier.minutes[1] > later.minutes[0]:
+            raise HoursError(f"{text!r}: {earlier} and {later} overlap")
     return tuple(ranges)
+
+
+def read_weekly_hours(weekly: dict[str, str]) -> tuple[dict[int, tuple[TimeRange, ...]], dict[str, str]]:
+    """Each weekday's ranges (0 = Monday), and the days whose text cannot be read with why.
+
+    A day that cannot be read counts as closed: detection off is the safe reading of hours nobody can
+    interpret (no faces searched, nothing billed); the caller reports the problem."""
+    ranges, problems = {}, {}
+    for index, day in enumerate(WEEKDAYS):
+        try:
+            ranges[index] = parse_day_hours(weekly[day])
+        except KeyError:
+            ranges[index], problems[day] = (), "missing"
+        except HoursError as error:
+            ranges[index], problems[day] = (), str(error)
+    return ranges, problems
 
 
 @dataclass(frozen=True)
@@ -109,9 +146,12 @@ class StoreCalendar:
         missing = [day for day in WEEKDAYS if day not in weekly]
         if missing:
             raise HoursError(f"weekly hours lack {', '.join(missing)}")
+        ranges, problems = read_weekly_hours(weekly)
+        if problems:
+            raise HoursError("; ".join(f"{day}: {problem}" for day, problem in problems.items()))
         return cls(
             time_zone=ZoneInfo(time_zone),
-            weekly={i: parse_day_hours(weekly[day]) for i, day in enumerate(WEEKDAYS)},
+            weekly=ranges,
             closed_dates=frozenset(date.fromisoformat(d) for d in closed_dates),
             special_hours={date.fromisoformat(d): parse_day_hours(h) for d, h in (special_hours or {}).items()},
         )
@@ -146,14 +186,14 @@ class StoreCalendar:
         return instant
 
     def intervals(self, first: date, last: date) -> list[Interval]:
-        """Open intervals of the days first..last (inclusive), contiguous ones merged."""
+        """Open intervals of the ranges that open on the days first..last (inclusive), contiguous ones merged."""
         merged: list[Interval] = []
         day = first
         while day <= last:
             ranges, why = self.hours_on(day)
             for time_range in ranges:
                 opens = self._instant(day, time_range.opens)
-                closes = self._instant(day, time_range.closes)
+                closes = self._instant(day + timedelta(days=1 if time_range.overnight else 0), time_range.closes)
                 if closes <= opens:  # a range swallowed by a DST gap
                     continue
                 if merged and merged[-1].closes >= opens:
@@ -169,7 +209,8 @@ class StoreCalendar:
         return instant.astimezone(self.time_zone)
 
     def open_interval(self, instant: datetime) -> Interval | None:
-        """The open interval containing `instant`, or None when the store is closed then."""
+        """The open interval containing `instant`, or None when the store is closed then (yesterday's
+        overnight range included)."""
         today = self.local(instant).date()
         for interval in self.intervals(today - timedelta(days=1), today + timedelta(days=1)):
             if interval.opens <= instant < interval.closes:

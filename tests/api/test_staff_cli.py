@@ -1,22 +1,50 @@
-"""The staff CLI (tools/greeter_staff.py) against the stack: an administrator-created account signs in (changing
-its temporary password), then registers from a photo file, lists, shows, searches and erases. Requests go to
-the real handler as API Gateway would pass them, with the claims of the ID token Cognito (moto) issued."""
+"""The staff CLI (tools/greeter_staff.py) against the stack: an administrator-created account signs in with SRP
+(changing its temporary password and pairing an authenticator app), then registers from a photo file, lists,
+shows, searches and erases. Requests go to the real handler as API Gateway would pass them, with the claims of
+the ID token Cognito (moto, checking the authenticator codes) issued."""
 
 import base64
 import io
 import json
+import re
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from fakes.cognito_srp import SrpVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import greeter_staff  # noqa: E402
 
 EMAIL, TEMPORARY, CHOSEN = "maria@example.com", "Temporary-Passw0rd", "Chosen-Passw0rd-2026"
 RESOURCES = {1: "/people", 2: "/people/{person_id}", 3: "/people/{person_id}/photos"}
+
+
+class AuthenticatorApp:
+    """The staff member's phone: pairs with the key the CLI shows, then shows the current six-digit code."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+        self.key: str | None = None
+        self.shown = ""
+
+    def code(self) -> str:
+        if self.key is None:
+            self.shown = self.capsys.readouterr().err
+            self.key = re.search(r"with this key: (\S+)", self.shown).group(1)
+        padded = self.key + "=" * (-len(self.key) % 8)
+        totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)
+        return totp.generate(time.time()).decode()
+
+
+@pytest.fixture
+def app(capsys) -> AuthenticatorApp:
+    return AuthenticatorApp(capsys)
 
 
 def _claims(id_token: str) -> dict:
@@ -40,7 +68,15 @@ def staff(api, tmp_path, monkeypatch):
     cognito.admin_add_user_to_group(UserPoolId=pool, Username=EMAIL, GroupName="manager")
     monkeypatch.setenv("GREETER_API_URL", "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1")
     monkeypatch.setenv("GREETER_CLIENT_ID", client_id)
+    monkeypatch.setenv("GREETER_USER_POOL_ID", pool)
+    monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # moto checks the codes
     store = tmp_path / "session.json"
+    # moto accepts any SRP password claim: this plays Cognito's side of SRP and refuses a wrong password.
+    srp = SrpVerifier(cognito, pool, {EMAIL: TEMPORARY})
+    requests = []  # every Cognito request the CLI makes, as sent
+    cognito.meta.events.register(
+        "provide-client-params.cognito-idp.*", lambda params, model, **_: requests.append((model.name, params))
+    )
 
     def send(method, url, headers, body):
         parsed = urllib.parse.urlparse(url)
@@ -62,8 +98,8 @@ def staff(api, tmp_path, monkeypatch):
         return response["statusCode"], response["body"].encode()
 
     def run(*argv, answers=()):
-        prompts = iter(answers)
-        monkeypatch.setattr("getpass.getpass", lambda prompt="": next(prompts))
+        prompts = iter(answers)  # a callable answer is asked when its prompt comes (the authenticator's code)
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": (lambda a: a() if callable(a) else a)(next(prompts)))
         out = io.StringIO()
         code = greeter_staff.main(list(argv), send=send, cognito=cognito, store=store, out=out)
         run.printed = json.loads(out.getvalue()) if out.getvalue().startswith("{") else out.getvalue()
@@ -75,12 +111,12 @@ def staff(api, tmp_path, monkeypatch):
             cognito.admin_remove_user_from_group(UserPoolId=pool, Username=EMAIL, GroupName=group["GroupName"])
         cognito.admin_add_user_to_group(UserPoolId=pool, Username=EMAIL, GroupName=role)
 
-    run.store, run.become = store, become
+    run.store, run.become, run.requests, run.srp = store, become, requests, srp
     return run
 
 
-def test_staff_sign_in_register_find_and_erase_from_the_command_line(staff, photos, everything, tmp_path):
-    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN]) == 0
+def test_staff_sign_in_register_find_and_erase_from_the_command_line(staff, app, photos, everything, tmp_path):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
     assert staff.store.stat().st_mode & 0o777 == 0o600
     photo = tmp_path / "eileen.jpg"
     photo.write_bytes(photos.astronaut)
@@ -119,8 +155,8 @@ def test_staff_sign_in_register_find_and_erase_from_the_command_line(staff, phot
     assert not (left.people or left.faces or left.photo_versions) and len(left.audit) == 1
 
 
-def test_the_cli_explains_refusals_and_oversized_photos(staff, photos, tmp_path, capsys):
-    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN])
+def test_the_cli_explains_refusals_and_oversized_photos(staff, app, photos, tmp_path, capsys):
+    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code])
     coffee = tmp_path / "coffee.jpg"
     coffee.write_bytes(photos.coffee)
     assert staff("register", str(coffee), "--name", "X", "--consent-by", "X", "--consent-version", "1") == 1
@@ -136,9 +172,51 @@ def test_without_signing_in_the_cli_says_so(staff, capsys):
     assert "not signed in" in capsys.readouterr().err
 
 
-def test_the_cli_follows_the_accounts_role(staff, photos, tmp_path, capsys, everything):
+def test_signing_in_pairs_an_authenticator_once_then_asks_for_its_code(staff, app, capsys):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
+    assert f"otpauth://totp/Greeter:{EMAIL}?secret={app.key}&issuer=Greeter" in app.shown
+    assert staff("sign-out") == 0 and not staff.store.exists()
+
+    assert staff("sign-in", "--email", EMAIL, answers=[CHOSEN, app.code]) == 0
+    assert "with this key" not in capsys.readouterr().err  # paired already: no new key shown
+    challenges = [p.get("ChallengeName") for name, p in staff.requests if name == "RespondToAuthChallenge"]
+    assert challenges[-2:] == ["PASSWORD_VERIFIER", "SOFTWARE_TOKEN_MFA"]
+    assert staff("list") == 0
+
+
+def test_a_wrong_authenticator_code_signs_nobody_in(staff, app, capsys):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
+    staff("sign-out")
+    assert staff("sign-in", "--email", EMAIL, answers=[CHOSEN, "000000" if app.code() != "000000" else "111111"]) == 1
+    assert "did not match" in capsys.readouterr().err
+    assert not staff.store.exists()
+
+
+def test_sign_in_uses_srp_and_never_sends_the_password(staff, app):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
+    staff("sign-out")
+    assert staff("sign-in", "--email", EMAIL, answers=[CHOSEN, app.code]) == 0
+    flows = [p["AuthFlow"] for name, p in staff.requests if name == "InitiateAuth"]
+    assert flows == ["USER_SRP_AUTH", "USER_SRP_AUTH"]
+    sent = json.dumps([p for _, p in staff.requests])
+    # The temporary password is answered once, as Cognito's NEW_PASSWORD_REQUIRED wants the new one; the
+    # chosen password itself is only ever sent as that new password, never to sign in.
+    assert TEMPORARY not in sent and sent.count(CHOSEN) == 1
+
+
+def test_a_wrong_password_is_refused_by_the_srp_proof(staff, app, capsys):
+    assert staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code]) == 0
+    staff("sign-out")
+    assert staff("sign-in", "--email", EMAIL, answers=["Chosen-Passw0rd-2025", app.code]) == 1
+    assert "sign-in refused: Incorrect username or password." in capsys.readouterr().err
+    assert not staff.store.exists()
+    assert staff("sign-in", "--email", EMAIL, answers=[CHOSEN, app.code]) == 0
+    assert staff.srp.claims_checked == 3  # the first sign-in (temporary password), the wrong one, the right one
+
+
+def test_the_cli_follows_the_accounts_role(staff, app, photos, tmp_path, capsys, everything):
     staff.become("tablet")
-    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN])
+    staff("sign-in", "--email", EMAIL, answers=[TEMPORARY, CHOSEN, app.code])
     assert staff("whoami") == 0
     assert staff.printed["role"] == "tablet" and "GET /people" not in staff.printed["routes"]
     photo = tmp_path / "eileen.jpg"

@@ -14,7 +14,7 @@ def props(logical_id: str) -> dict:
 def test_staff_accounts_are_created_by_an_administrator_only():
     pool = props("StaffUserPool")
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-    assert pool["MfaConfiguration"] == "OPTIONAL" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
     client = props("StaffUserPoolClient")
     assert client["GenerateSecret"] is False and client["PreventUserExistenceErrors"] == "ENABLED"

@@ -22,7 +22,7 @@ from local.rekognition import FakeRekognition, install
 from local.runtime import ACCESS_KEY_ID, aws_environment
 from local.sample_video import visitor_photo
 from local.state import StateStore
-from local.store_hours import due
+from local.store_hours import Scheduler, due
 
 # Every AWS service the functions, the camera and the runtime call.
 SERVICES = (
@@ -98,6 +98,35 @@ def _at(text: str) -> datetime:
 )
 def test_schedules_fire_when_eventbridge_scheduler_would(expression, since, until, fires):
     assert due(expression, "Europe/Lisbon", _at(since), _at(until)) is fires
+
+
+def test_a_fired_one_time_schedule_marked_delete_is_gone_and_the_others_stay(aws):
+    """As EventBridge Scheduler does with ActionAfterCompletion DELETE (the store-hours opening/closing ones)."""
+    stack = Stack({"AlertEmails": "staff@example.com"})
+    group = stack.ref("StoreHoursScheduleGroup")
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name="pass",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/pass",
+    )["stateMachineArn"]
+    scheduler = boto3.client("scheduler")
+    target = {"Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/run", "Input": '{"trigger": "closing"}'}
+    for name, after in (("closing-20260511T1700Z", "DELETE"), ("kept-20260511T1700Z", "NONE")):
+        scheduler.create_schedule(
+            Name=name,
+            GroupName=group,
+            ScheduleExpression="at(2026-05-11T18:00:00)",
+            ScheduleExpressionTimezone="Europe/London",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target=target,
+            ActionAfterCompletion=after,
+        )
+    local = Scheduler(stack, machine)
+    london = ZoneInfo("Europe/London")
+    local._fire_due(datetime(2026, 5, 11, 17, 59, 30, tzinfo=london), datetime(2026, 5, 11, 18, 0, 5, tzinfo=london))
+    assert sorted(source for source, _ in local.fired) == ["closing-20260511T1700Z", "kept-20260511T1700Z"]
+    names = {s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]}
+    assert "closing-20260511T1700Z" not in names and "kept-20260511T1700Z" in names
 
 
 def test_people_photos_faces_and_staff_accounts_survive_a_restart(tmp_path):

@@ -11,7 +11,13 @@ What is real and what is bent, at the boundaries only:
 - moto names SDK-integration errors after the lower-case service ("rekognition.ThrottlingException");
   AWS names them "Rekognition.ThrottlingException" (PascalCase service, the names the ASL uses). The
   service-name table moto keeps for this gets the two services the ASL calls through aws-sdk.
-- Wait states and Retry intervals are recorded instead of slept, so a 5-minute poll takes milliseconds.
+- moto's Choice rules read a timestamp only as "2026-05-11T08:00:00Z"; AWS reads any RFC 3339 time, and
+  $$.State.EnteredTime carries fractions of a second ("...08:00:00.123Z"; moto writes "+00:00"). The
+  Timestamp* comparisons get AWS's reading.
+- Wait states and Retry intervals are recorded instead of slept, and move the (travelled) clock forward
+  by what they would have slept, so a 4-minute poll takes milliseconds and still reaches its deadline.
+  Map iterations run side by side, so each one's waits add up on the one clock: time passes faster than
+  it would, never slower. A test can hold one execution at its next wait, to let another run overtake it.
 - moto parses the definition again for every execution (ANTLR in Python, ~0.15 s for this one); the
   parsed program keeps no execution state (moto shares it between concurrent Map iterations itself),
   so it is parsed once per definition text.
@@ -24,9 +30,12 @@ from __future__ import annotations
 import functools
 import io
 import json
+import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -38,12 +47,16 @@ import time_machine
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
+    IsTimestamp,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from stack import ROOT, Stack, create_state_machine_on_moto
 
 from local.rekognition import FakeRekognition, install
+from local.store_hours import rfc3339
 
 ASL = ROOT / "statemachines" / "store_hours.asl.json"
 MOTO_CONFIG = {
@@ -66,10 +79,49 @@ _parse_once = functools.lru_cache(maxsize=8)(AmazonStateLanguageParser.parse)
 
 @dataclass
 class Clock:
-    """What the state machine would have slept: Wait states and Retry intervals, in seconds."""
+    """What the state machine would have slept (Wait states and Retry intervals, in seconds); sleeping moves
+    the travelled clock instead. `hold(execution)` stops that execution at its next wait until released."""
 
     waits: list[float] = field(default_factory=list)
     retry_sleeps: list[float] = field(default_factory=list)
+    coordinates: Any = None
+    held: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)
+
+    @contextmanager
+    def at(self, instant: datetime) -> Iterator[None]:
+        """The whole process's wall clock at `instant` (ticking), until the block ends."""
+        with time_machine.travel(instant, tick=True) as coordinates:
+            self.coordinates = coordinates
+            try:
+                yield
+            finally:
+                self.coordinates = None
+
+    def move_to(self, instant: datetime) -> None:
+        self.coordinates.move_to(instant)
+
+    def wait(self, env, seconds: float) -> None:
+        execution = env.states.context_object.context_object_data["Execution"]["Name"]
+        if execution in self.held:
+            reached, released = self.held.pop(execution)
+            reached.set()
+            assert released.wait(30), f"{execution} was held and never released"
+        self.waits.append(seconds)
+        self._advance(seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.retry_sleeps.append(seconds)
+        self._advance(seconds)
+
+    def _advance(self, seconds: float) -> None:
+        if self.coordinates is not None:
+            self.coordinates.shift(seconds)
+
+    def hold(self, execution: str) -> tuple[threading.Event, threading.Event]:
+        """(reached, release) for the execution of that name: `reached` is set when it is held at its next
+        wait; set `release` to let it go on."""
+        self.held[execution] = (threading.Event(), threading.Event())
+        return self.held[execution]
 
 
 class InProcessLambda:
@@ -78,11 +130,28 @@ class InProcessLambda:
     def __init__(self) -> None:
         self.modules: dict[str, Any] = {}
         self.events: list[dict] = []
+        self.held: dict[str, tuple[threading.Event, threading.Event]] = {}
+
+    def hold(self, execution: str) -> tuple[threading.Event, threading.Event]:
+        """(reached, release): the execution of that name's next invocation answers only once released (a
+        slow Lambda), its answer made when it was called; `reached` is set when it is held."""
+        self.held[execution] = (threading.Event(), threading.Event())
+        return self.held[execution]
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         module = self.modules[function.function_name]
         event = json.loads(event) if isinstance(event, str | bytes) else event
         self.events.append(event)
+        hold = self.held.pop(str(event.get("execution", "")).rsplit(":", 1)[-1], None)
+        if hold is not None:
+            answer = self._answer(module, function, event)
+            reached, released = hold
+            reached.set()
+            assert released.wait(30), "a held invocation was never released"
+            return answer
+        return self._answer(module, function, event)
+
+    def _answer(self, module: Any, function: LambdaFunction, event: dict) -> tuple[str, bool, str]:
         context = SimpleNamespace(
             function_name=function.function_name,
             function_version="$LATEST",
@@ -108,12 +177,11 @@ def sfn_aws(monkeypatch):
     names = state_task_service_aws_sdk._SERVICE_ERROR_NAMES
     monkeypatch.setitem(names, "rekognition", "Rekognition")
     monkeypatch.setitem(names, "scheduler", "Scheduler")
-    monkeypatch.setattr(
-        WaitFunction, "_wait_interval", lambda self, env, wait_seconds: clock.waits.append(wait_seconds)
-    )
-    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=clock.retry_sleeps.append))
+    monkeypatch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: clock.wait(env, wait_seconds))
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=clock.sleep))
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", lambda self, event=None: lambdas.invoke(self, event))
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(_parse_once))
+    monkeypatch.setattr(IsTimestamp, "string_to_timestamp", staticmethod(rfc3339))
     try:
         with mock_aws(config=MOTO_CONFIG):
             yield SimpleNamespace(rekognition=fake, clock=clock, lambdas=lambdas)
@@ -182,18 +250,25 @@ class StoreHours:
     # ------------------------------------------------------------------ running
     def run(self, execution_input: dict, at: datetime, timeout: float = 30.0) -> Run:
         """Start an execution at wall-clock instant `at` and wait for it to finish."""
-        with time_machine.travel(at, tick=True):
-            # Named explicitly: moto gives an unnamed execution's context object the name "None".
-            arn = self.sfn.start_execution(
-                stateMachineArn=self.state_machine_arn, name=uuid.uuid4().hex, input=json.dumps(execution_input)
-            )["executionArn"]
-            deadline = time.monotonic() + timeout
-            while (described := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-                assert time.monotonic() < deadline, f"execution still running after {timeout} s"
-                time.sleep(0.01)
-            # Read the ops inbox while the clock is still at `at`: moto expires SQS messages older than
-            # the queue's retention period, measured against the real clock otherwise.
-            self._ops_inbox.extend(self._receive_ops_messages())
+        with self.clock.at(at):
+            return self.finish(self.start(execution_input), timeout)
+
+    def start(self, execution_input: dict, name: str | None = None) -> str:
+        """Start an execution at the clock's time (inside `clock.at`); returns its ARN."""
+        # Named explicitly: moto gives an unnamed execution's context object the name "None".
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name or uuid.uuid4().hex, input=json.dumps(execution_input)
+        )["executionArn"]
+
+    def finish(self, arn: str, timeout: float = 30.0) -> Run:
+        """Wait for an execution to end (inside `clock.at`)."""
+        deadline = time.monotonic() + timeout
+        while (described := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, f"execution still running after {timeout} s"
+            time.sleep(0.01)
+        # Read the ops inbox while the clock is still travelled: moto expires SQS messages older than the
+        # queue's retention period, measured against the real clock otherwise.
+        self._ops_inbox.extend(self._receive_ops_messages())
         history = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         output = json.loads(described["output"]) if described.get("output") else None
         return Run(arn, described["status"], output, described.get("error"), described.get("cause"), history)
@@ -231,6 +306,12 @@ class StoreHours:
         value = boto3.client("ssm").get_parameter(Name=self.stack.ref("StoreHoursOverrideParameter"))["Parameter"]
         return json.loads(value["Value"])
 
+    def set_override(self, value: dict) -> None:
+        """The manager's override as a manual run stores it."""
+        boto3.client("ssm").put_parameter(
+            Name=self.stack.ref("StoreHoursOverrideParameter"), Value=json.dumps(value), Type="String", Overwrite=True
+        )
+
     def set_special_days(self, value: dict | str) -> None:
         boto3.client("ssm").put_parameter(
             Name=self.stack.ref("StoreHoursSpecialDaysParameter"),
@@ -241,6 +322,13 @@ class StoreHours:
 
     def schedule(self, name: str) -> dict:
         return boto3.client("scheduler").get_schedule(GroupName=self.stack.ref("StoreHoursScheduleGroup"), Name=name)
+
+    def boundary_schedules(self) -> dict[str, dict]:
+        """The one-time opening/closing schedules the state machine created, by name (not the reconcile one)."""
+        group = self.stack.ref("StoreHoursScheduleGroup")
+        listed = boto3.client("scheduler").list_schedules(GroupName=group)["Schedules"]
+        names = [s["Name"] for s in listed if s["Name"].startswith(("opening-", "closing-"))]
+        return {name: self.schedule(name) for name in sorted(names)}
 
     def frame_search_item(self, camera: str) -> dict | None:
         return (

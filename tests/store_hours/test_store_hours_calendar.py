@@ -32,6 +32,9 @@ def calendar(zone: str = "Europe/London", **overrides) -> StoreCalendar:
         (" Closed ", []),
         ("13:30-18:00,09:00-12:30", ["09:00-12:30", "13:30-18:00"]),
         ("18:00-24:00", ["18:00-24:00"]),
+        ("18:00-02:00", ["18:00-02:00"]),  # into the next morning
+        ("09:00-08:00", ["09:00-08:00"]),  # 23 hours
+        ("09:00-12:00 , 20:00-02:00", ["09:00-12:00", "20:00-02:00"]),
     ],
 )
 def test_day_hours_are_read(text, expected):
@@ -42,10 +45,12 @@ def test_day_hours_are_read(text, expected):
     ("text", "complaint"),
     [
         ("9-18", "not HH:MM-HH:MM"),
-        ("18:00-09:00", "cannot cross midnight"),
-        ("09:00-09:00", "closes before it opens"),
+        ("9:00-14:00", "not HH:MM-HH:MM"),
+        ("09:00-09:00", "opens and closes at the same minute"),
         ("09:00-13:00,12:00-18:00", "overlap"),
-        ("09:00-24:30", "24:00 is the latest"),
+        ("20:00-02:00,22:00-23:00", "overlap"),
+        ("09:00-24:30", "closing up to 24:00"),
+        ("24:00-02:00", "not HH:MM-HH:MM"),
     ],
 )
 def test_unreadable_hours_are_refused_with_a_reason(text, complaint):
@@ -186,3 +191,63 @@ def test_open_past_midnight_is_one_interval_without_a_midnight_boundary():
     always = StoreCalendar.from_text("UTC", dict.fromkeys(WEEK, "00:00-24:00"))
     opening, closing = always.next_boundaries(utc(2026, 1, 16, 12, 0))
     assert opening is None and closing is None
+
+
+# ---------------------------------------------------------------------- after midnight
+BAR = WEEK | {"fri": "18:00-02:00", "sat": "18:00-02:00"}
+
+
+def test_a_range_that_closes_earlier_than_it_opens_runs_into_the_next_morning():
+    bar = StoreCalendar.from_text("Europe/London", BAR)  # January: London time is UTC
+    assert not bar.is_open(utc(2026, 1, 16, 17, 59)) and bar.is_open(utc(2026, 1, 16, 18, 0))  # Friday
+    assert bar.is_open(utc(2026, 1, 17, 1, 59)) and not bar.is_open(utc(2026, 1, 17, 2, 0))  # Saturday morning
+    assert bar.why(utc(2026, 1, 17, 1, 0)) == "open (Friday hours 18:00-02:00)"
+    assert bar.why(utc(2026, 1, 17, 3, 0)) == "closed (Saturday hours 18:00-02:00)"
+    assert bar.next_change(utc(2026, 1, 16, 22, 0)).at.astimezone(UTC) == utc(2026, 1, 17, 2, 0)
+    opening, closing = bar.next_boundaries(utc(2026, 1, 17, 2, 30))
+    assert (opening.at.astimezone(UTC), closing.at.astimezone(UTC)) == (utc(2026, 1, 17, 18), utc(2026, 1, 18, 2))
+
+
+def test_a_night_belongs_to_the_day_it_opens_whatever_the_next_day_holds():
+    saturday_closed = StoreCalendar.from_text("Europe/London", BAR).with_special_days([date(2026, 1, 17)], {})
+    assert saturday_closed.is_open(utc(2026, 1, 17, 1, 0))  # Friday's night still runs to 02:00
+    assert not saturday_closed.is_open(utc(2026, 1, 17, 20, 0))  # Saturday's own hours are gone
+    friday_closed = StoreCalendar.from_text("Europe/London", BAR).with_special_days([date(2026, 1, 16)], {})
+    assert not friday_closed.is_open(utc(2026, 1, 16, 20, 0)) and not friday_closed.is_open(utc(2026, 1, 17, 1, 0))
+    short_saturday = StoreCalendar.from_text("Europe/London", BAR).with_special_days([], {date(2026, 1, 17): "closed"})
+    assert short_saturday.is_open(utc(2026, 1, 17, 1, 0))  # special hours replace Saturday's, not Friday's night
+
+
+def test_a_night_running_into_the_next_days_hours_is_one_interval():
+    market = StoreCalendar.from_text("UTC", WEEK | {"fri": "20:00-02:00", "sat": "01:00-10:00"})
+    (night,) = market.intervals(date(2026, 1, 16), date(2026, 1, 17))
+    assert (night.opens, night.closes) == (utc(2026, 1, 16, 20, 0), utc(2026, 1, 17, 10, 0))
+    assert market.next_change(utc(2026, 1, 16, 21, 0)).at.astimezone(UTC) == utc(2026, 1, 17, 10, 0)
+
+
+def test_a_night_across_the_autumn_clock_change_lasts_what_the_shop_clock_says():
+    # Saturday 24 October 2026 20:00 BST (19:00 UTC) to Sunday 02:00 GMT (02:00 UTC): 7 real hours.
+    bar = StoreCalendar.from_text("Europe/London", WEEK | {"sat": "20:00-02:00"})
+    (night,) = bar.intervals(date(2026, 10, 24), date(2026, 10, 24))
+    assert (night.opens, night.closes) == (utc(2026, 10, 24, 19, 0), utc(2026, 10, 25, 2, 0))
+    # a closing in the repeated hour means the first one: 01:30 BST
+    early = StoreCalendar.from_text("Europe/London", WEEK | {"sat": "20:00-01:30"})
+    assert early.intervals(date(2026, 10, 24), date(2026, 10, 24))[0].closes == utc(2026, 10, 25, 0, 30)
+
+
+def test_a_night_across_the_spring_clock_change_closes_when_the_shop_clock_says():
+    # Saturday 28 March 2026 22:00 GMT; 01:30 on Sunday does not exist (01:00 GMT -> 02:00 BST): it moves to
+    # 02:30 BST, which is 01:30 UTC. 02:00 exists (BST) and is 01:00 UTC: one real hour less than the clock says.
+    gap = StoreCalendar.from_text("Europe/London", WEEK | {"sat": "22:00-01:30"})
+    assert gap.intervals(date(2026, 3, 28), date(2026, 3, 28))[0].closes == utc(2026, 3, 29, 1, 30)
+    bar = StoreCalendar.from_text("Europe/London", WEEK | {"sat": "22:00-02:00"})
+    (night,) = bar.intervals(date(2026, 3, 28), date(2026, 3, 28))
+    assert (night.opens, night.closes) == (utc(2026, 3, 28, 22, 0), utc(2026, 3, 29, 1, 0))
+    assert bar.why(utc(2026, 3, 29, 0, 30)) == "open (Saturday hours 22:00-02:00)"
+
+
+def test_weekly_hours_that_cannot_be_read_are_closed_days_with_the_reason():
+    ranges, problems = hours.read_weekly_hours(WEEK | {"mon": "09:00-09:00", "tue": "09:00-13:00,12:00-18:00"})
+    assert ranges[0] == ranges[1] == () and [str(r) for r in ranges[2]] == ["09:00-18:00"]
+    assert set(problems) == {"mon", "tue"}
+    assert "same minute" in problems["mon"] and "overlap" in problems["tue"]

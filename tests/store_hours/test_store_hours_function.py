@@ -19,7 +19,7 @@ models = importlib.import_module("models")
 LONDON = ZoneInfo("Europe/London")
 WEEK = {day: "09:00-18:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": "10:00-16:00"}
 CALENDAR = hours.StoreCalendar.from_text("Europe/London", WEEK)
-CONTEXT = decision_module.Context(store_name="Greeter store", reconcile_minutes=10)
+CONTEXT = decision_module.Context(store_name="Greeter store", reconcile_minutes=10, camera_seconds=240)
 
 
 def local(*args) -> datetime:
@@ -93,6 +93,8 @@ def test_boundaries_become_one_time_schedules_in_store_time():
     assert result["boundaries"] == [
         {
             "name": "opening",
+            "schedule_name": "opening-20260329T0900Z",  # 10:00 BST, the first day of summer time
+            "at": "2026-03-29T09:00:00Z",
             "expression": "at(2026-03-29T10:00:00)",
             "time_zone": "Europe/London",
             "description": "Greeter store opens at 10:00 Sun 29 Mar 2026 (Europe/London)",
@@ -100,12 +102,21 @@ def test_boundaries_become_one_time_schedules_in_store_time():
         },
         {
             "name": "closing",
+            "schedule_name": "closing-20260329T1500Z",
+            "at": "2026-03-29T15:00:00Z",
             "expression": "at(2026-03-29T16:00:00)",
             "time_zone": "Europe/London",
             "description": "Greeter store closes at 16:00 Sun 29 Mar 2026 (Europe/London)",
             "input": '{"trigger": "closing"}',
         },
     ]
+    assert result["valid_until"] == "2026-03-29T09:00:00Z"  # the next opening: until then, STOPPED holds
+    assert result["camera_deadline"] == "2026-03-28T18:04:01Z"  # 240 s after the decision
+
+
+def test_an_override_holds_until_its_end_whatever_boundaries_come_first():
+    result, _ = decide({"action": "open", "until": "2026-05-05T20:00"}, local(2026, 5, 4, 19, 0))
+    assert result["valid_until"] == "2026-05-05T19:00:00Z"  # 20:00 BST, past Tuesday's opening and closing
 
 
 def test_a_boundary_in_the_repeated_hour_is_scheduled_in_utc():
@@ -174,25 +185,91 @@ def test_handler_reads_closed_dates_and_special_hours_staff_wrote(stack, functio
     assert eve["wanted"] == "STOPPED" and "special hours 2026-12-24 09:00-14:00" in eve["reason"]
 
 
+def _special_days(stack, value: str) -> None:
+    boto3.client("ssm").put_parameter(
+        Name=stack.ref("StoreHoursSpecialDaysParameter"), Value=value, Type="String", Overwrite=True
+    )
+
+
+def test_one_mistyped_special_hours_entry_drops_only_that_entry_and_names_it(stack, function, lambda_context, capsys):
+    _special_days(
+        stack,
+        json.dumps(
+            {
+                "closed_dates": ["2026-12-25", "25/12/2026", "2026-12-26"],
+                "special_hours": {"2026-12-24": "9:00-14:00", "2026-12-31": "09:00-16:00"},
+            }
+        ),
+    )
+    christmas = function.lambda_handler(_event({}, local(2026, 12, 25, 12, 0)), lambda_context)
+    assert christmas["wanted"] == "STOPPED" and christmas["reason"] == "closed (closed date 2026-12-25)"
+    boxing_day = function.lambda_handler(_event({}, local(2026, 12, 26, 12, 0)), lambda_context)
+    assert boxing_day["wanted"] == "STOPPED"
+    new_years_eve = function.lambda_handler(_event({}, local(2026, 12, 31, 17, 0)), lambda_context)
+    assert new_years_eve["wanted"] == "STOPPED" and "special hours 2026-12-31 09:00-16:00" in new_years_eve["reason"]
+    eve = function.lambda_handler(_event({}, local(2026, 12, 24, 15, 0)), lambda_context)
+    assert eve["wanted"] == "RUNNING" and eve["reason"] == "open (Thursday hours 09:00-18:00)"  # dropped entry
+    problem = eve["calendar_problem"]
+    parameter = stack.ref("StoreHoursSpecialDaysParameter")
+    assert f"{parameter}: closed_dates entry '25/12/2026' dropped" in problem
+    assert f"{parameter}: special_hours entry '2026-12-24' dropped ('9:00-14:00' is not HH:MM-HH:MM" in problem
+    assert "2026-12-31" not in problem and "2026-12-26" not in problem
+    assert emitted_metrics(capsys.readouterr().out)["StoreHoursCalendarProblems"] == 2 * 4  # two problems, 4 runs
+
+
 @pytest.mark.parametrize(
-    "broken",
+    ("broken", "complaint", "christmas_closed"),
     [
-        '{"closed_dates": ["25/12/2026"]}',
-        '{"closed_date": ["2026-12-25"]}',
-        "not json",
-        '{"special_hours": {"2026-12-24": "9-2"}}',
+        ('{"closed_date": ["2026-12-24"], "closed_dates": ["2026-12-25"]}', "unknown key 'closed_date'", True),
+        ('{"closed_dates": "2026-12-25"}', "closed_dates is not a list", False),
+        ('{"closed_dates": ["2026-12-25"], "special_hours": ["09:00-14:00"]}', "special_hours is not an object", True),
+        ('{"closed_dates": ["2026-12-25"], "special_hours": {"2026-12-24": 9}}', "9 is not text", True),
+        ('{"closed_dates": ["2026-12-25"],}', "not JSON", False),
+        ('["2026-12-25"]', "not a JSON object", False),
     ],
 )
-def test_broken_special_days_fall_back_to_the_weekly_hours_and_raise_the_alarm_metric(
-    stack, function, lambda_context, capsys, broken
+def test_special_days_keep_what_can_be_read_and_name_the_rest(
+    stack, function, lambda_context, capsys, broken, complaint, christmas_closed
 ):
-    boto3.client("ssm").put_parameter(
-        Name=stack.ref("StoreHoursSpecialDaysParameter"), Value=broken, Type="String", Overwrite=True
-    )
+    _special_days(stack, broken)
     result = function.lambda_handler(_event({}, local(2026, 12, 25, 12, 0)), lambda_context)
-    assert result["wanted"] == "RUNNING"  # a Friday: the weekly hours still work
-    assert result["calendar_problem"].startswith(stack.ref("StoreHoursSpecialDaysParameter") + " is not valid")
-    assert emitted_metrics(capsys.readouterr().out)["StoreHoursSpecialDaysInvalid"] == 1
+    assert result["wanted"] == ("STOPPED" if christmas_closed else "RUNNING")  # a Friday: the weekly hours hold
+    assert complaint in result["calendar_problem"]
+    assert result["calendar_problem"].startswith(stack.ref("StoreHoursSpecialDaysParameter") + ": ")
+    assert emitted_metrics(capsys.readouterr().out)["StoreHoursCalendarProblems"] == 1
+
+
+def test_weekday_hours_the_pattern_lets_through_but_the_rules_refuse_are_a_closed_day_and_a_problem(
+    aws, monkeypatch, lambda_context, capsys
+):
+    stack = Stack(
+        {"AlertEmails": "staff@example.com", "MondayHours": "09:00-09:00", "TuesdayHours": "09:00-13:00,12:00-18:00"}
+    )
+    function = stack.load_function("StoreHoursFunction", monkeypatch)
+    monday = function.lambda_handler(_event({"trigger": "opening"}, local(2026, 5, 4, 9, 0, 1)), lambda_context)
+    assert monday["wanted"] == "STOPPED" and monday["reason"] == "closed (Monday hours closed)"
+    assert "MondayHours '09:00-09:00': '09:00-09:00' opens and closes at the same minute" in monday["calendar_problem"]
+    assert (
+        "Mondays count as closed until the stack is deployed with hours that can be read" in monday["calendar_problem"]
+    )
+    assert (
+        "TuesdayHours '09:00-13:00,12:00-18:00':" in monday["calendar_problem"]
+        and "overlap" in monday["calendar_problem"]
+    )
+    wednesday = function.lambda_handler(_event({}, local(2026, 5, 6, 12, 0)), lambda_context)
+    assert wednesday["wanted"] == "RUNNING"  # the other days keep their hours
+    assert emitted_metrics(capsys.readouterr().out)["StoreHoursCalendarProblems"] == 2 * 2
+
+
+def test_a_check_decides_without_touching_the_override_or_the_metrics(stack, function, lambda_context, capsys):
+    function.lambda_handler(_event({"action": "close"}, local(2026, 5, 4, 11, 0)), lambda_context)
+    capsys.readouterr()
+    check = {**_event({"action": "open"}, local(2026, 5, 4, 12, 0)), "check": True}
+    result = function.lambda_handler(check, lambda_context)
+    assert result["wanted"] == "RUNNING"  # what this input would decide
+    stored = boto3.client("ssm").get_parameter(Name=stack.ref("StoreHoursOverrideParameter"))["Parameter"]["Value"]
+    assert json.loads(stored)["action"] == "close"  # but nothing is stored
+    assert emitted_metrics(capsys.readouterr().out) == {}
 
 
 @pytest.mark.parametrize(
@@ -230,6 +307,7 @@ EVENTS = ROOT / "events"
         ("manual-open-until", "RUNNING"),
         ("manual-close", "STOPPED"),
         ("resume", "RUNNING"),
+        ("second-look", "RUNNING"),  # Monday 14:06: what is wanted now, nothing stored
     ],
 )
 def test_function_samples_are_what_the_state_machine_sends(function, lambda_context, sample, wanted):
