@@ -13,9 +13,11 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
 from skimage import data
+from stack import load_template
 from staff_app_totp import totp  # noqa: F401 - re-exported for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
+POOL = load_template()["Resources"]["StaffUserPool"]["Properties"]
 PASSWORD = "Counter-Tablet-2026"  # noqa: S105 - a test account's password on moto
 
 
@@ -24,6 +26,7 @@ class Backend:
 
     def __init__(self, url: str):
         self.url = url
+        self.authenticators: dict[str, str] = {}  # staff email -> their authenticator app's key
 
     def _call(self, method: str, path: str, body=None) -> dict:
         request = urllib.request.Request(
@@ -37,11 +40,15 @@ class Backend:
         return self.config
 
     def staff(
-        self, email: str, password: str = PASSWORD, confirmed: bool = True, two_step: bool = False, role="manager"
+        self, email: str, password: str = PASSWORD, confirmed: bool = True, two_step: bool | None = None, role="manager"
     ) -> str:
         """A staff account in a role's group; with two_step it has TOTP sign-in set up, and its key is returned."""
+        if two_step is None:  # a working account has set up two-step sign-in where the pool requires it
+            two_step = confirmed and POOL.get("MfaConfiguration") == "ON"
         request = {"email": email, "password": password, "confirmed": confirmed, "totp": two_step, "role": role}
         answer = self._call("POST", "/_test/staff", request)
+        if answer.get("totp_secret"):
+            self.authenticators[email] = answer["totp_secret"]
         return answer.get("totp_secret") or email
 
     def stored(self) -> dict:
@@ -49,10 +56,15 @@ class Backend:
 
 
 def sign_in(page: Page, backend: Backend, email: str, password: str = PASSWORD) -> None:
+    """Sign in as a staff member; accounts with two-step sign-in (every one, where the pool requires it) type
+    their authenticator's code."""
     page.goto(backend.url)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if email in backend.authenticators:
+        page.get_by_label("6-digit code").fill(totp(backend.authenticators[email]))
+        page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
 

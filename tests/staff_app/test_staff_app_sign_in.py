@@ -3,10 +3,7 @@
 import re
 
 from playwright.sync_api import expect
-from stack import load_template
-from staff_app_kit import PASSWORD, sign_in, totp
-
-POOL = load_template()["Resources"]["StaffUserPool"]["Properties"]
+from staff_app_kit import PASSWORD, POOL, sign_in, totp
 
 
 def test_first_sign_in_sets_a_password_and_two_step_sign_in_as_the_pool_requires(page, backend, screens):
