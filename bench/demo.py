@@ -354,7 +354,7 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print, mode:
         camera = FrameSearchCamera(stack, monkeypatch, clock) if mode == "FrameSearch" else None
         app = stack.load_function("MatchFunction", monkeypatch)
         monkeypatch.setattr(app, "now", clock)
-        source = KinesisEventSource(stack, app.lambda_handler, LambdaContext())
+        source = KinesisEventSource(stack, app.lambda_handler, LambdaContext(), clock=clock)
         alerts: list[tuple[dict, float]] = []
         crops = 0
         seen: list[str] = []

@@ -42,7 +42,7 @@ from event_source import (  # noqa: E402, F401
     kinesis_event_record,
     sent_emails,
 )
-from faults import FaultInjector  # noqa: E402, F401
+from faults import FaultInjector, ProcessDied  # noqa: E402, F401
 from faults import install as install_fault_injector  # noqa: E402, F401
 from greeter_camera.detection_settings import DetectionSettings  # noqa: E402, F401
 from greeter_camera.faces import crop_face, encode_jpeg, load_face_detector  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """The match pipeline, measured: Greeter's match function against a naive per-frame consumer, on one stream.
 
-    .venv/bin/python -m bench.match_pipeline                    # from the repository root (make bench); ~30 s
+    .venv/bin/python -m bench.match_pipeline                    # from the repository root (make bench); minutes
     .venv/bin/python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
     .venv/bin/python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
 
@@ -9,8 +9,9 @@ the same every run): two cameras (entrance, till) at 5 frames per second, each a
 stream processor's shape; 20 visits of registered people lasting 1-5 minutes, in which the camera sees the
 person's face in about 10% of the frames (they face the shelves, not the camera; a few of those matches fall
 under the threshold, so the processor reports a face matching nobody), strangers walking past, a few people who
-come back after more than the cooldown, a couple of visits overlapping at one camera and a few people who walk
-from the entrance to the till. Between visits the cameras see nobody: empty records.
+come back after longer than a visit can last unseen (the cooldown, and the quarter more by which a visit's
+recorded last sighting may lag: see functions/match/greeting.py), a couple of visits overlapping at one camera
+and a few people who walk from the entrance to the till. Between visits the cameras see nobody: empty records.
 
 Both consumers get exactly the same Lambda events: the records in arrival order, cut into 1-second batches per
 shard as Lambda's event source mapping would (MaximumBatchingWindowInSeconds and BatchSize from template.yaml).
@@ -29,6 +30,12 @@ Measured per consumer, on moto (template.yaml's tables and topic via tests/stack
   invocation it reads the moment Lambda would invoke it (the end of the record's 1-second batching window)
   plus the real time the handler has spent so far. So the latency is the batching wait plus our handler's
   time; it leaves out the stream processor's own delay and Lambda's invoke overhead.
+
+Then, each on a fresh deployment: AWS calls per visit on the same stream, on an all-visit stream (the same
+visits, the face in every frame, no empty frame), and on all-visit streams of 1-, 5- and 30-minute visits, for
+both consumers; and emails per visit under faults: a stream of 100 short visits delivered with Lambda's Kinesis
+retry semantics while AWS calls are refused, carried out with their answers lost, or kill the process
+(FAULT_RATES), with cold starts after every death and now and then.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bench.harness import (
     REGION,
@@ -56,6 +64,7 @@ from bench.harness import (
     FaultInjector,
     KinesisEventSource,
     LambdaContext,
+    ProcessDied,
     Stack,
     emitted_metrics,
     face,
@@ -173,6 +182,7 @@ def generate_stream(
     start: float = START,
     threshold: float = 85.0,
     cooldown_minutes: float = 30,
+    only_visits: bool = False,
 ) -> DetectionStream:
     """A seeded, realistic detection stream (see the module docstring); the same arguments give the same stream."""
     rng = random.Random(seed)
@@ -202,7 +212,7 @@ def generate_stream(
     person_of_slot = {slot: arrival for arrival, slot in enumerate(order)}
     for first, second in zip(order[:returning], reversed(order[len(order) - returning :]), strict=True):
         person_of_slot[second] = person_of_slot[first]
-        earliest = plan[first][1] + plan[first][2] + cooldown + 60
+        earliest = plan[first][1] + plan[first][2] + cooldown * 1.25 + 60
         if plan[second][1] < earliest:
             plan[second][1] = earliest + rng.uniform(0, 60)
     ids = sorted(set(person_of_slot.values()))
@@ -253,7 +263,8 @@ def generate_stream(
             for passer in passers:
                 if passer.camera == camera and passer.start <= at <= passer.end and rng.random() < 0.7:
                     faces.append(())  # a stranger: a face matching nobody
-            frames.append(Frame(at, camera, tuple(faces)))
+            if faces or not only_visits:  # an all-visit stream: no frame without a face in it
+                frames.append(Frame(at, camera, tuple(faces)))
     return DetectionStream(
         start, end, people, visit_list, frames, strangers, threshold, cooldown, minutes=minutes, face_share=face_share
     )
@@ -518,6 +529,151 @@ def run(stream: DetectionStream, repeat: int = 3, progress: Callable[[str], None
     return measured
 
 
+# ---------------------------------------------------------------------- calls per visit, several streams
+def all_visit_stream(minutes: float, visits: int = 2, seed: int = 2026) -> DetectionStream:
+    """Visits of `minutes` one after another, the face in every frame, no empty frame and no stranger."""
+    return generate_stream(
+        visits=visits,
+        returning=0,
+        overlapping=0,
+        walking=0,
+        strangers=0,
+        face_share=1.0,
+        minutes=(minutes, minutes),
+        seed=seed,
+        only_visits=True,
+    )
+
+
+@dataclass
+class VisitCalls:
+    label: str
+    records: int
+    visits: int
+    greeter_calls: int
+    naive_calls: int
+    greeter_emails: list[int]
+
+
+def _all_visit(stream: DetectionStream) -> DetectionStream:
+    """The bench's visits (same people, times and cameras) with the face in every frame and nothing else."""
+    return generate_stream(
+        visits=len(stream.visits), strangers=0, face_share=1.0, minutes=stream.minutes, only_visits=True
+    )
+
+
+def calls_per_visit(label: str, stream: DetectionStream) -> VisitCalls:
+    measured = run(stream, repeat=1)
+    greeter, naive = measured.total("greeter"), measured.total("naive")
+    return VisitCalls(
+        label,
+        len(stream.frames),
+        len(stream.visits),
+        sum(greeter.calls.values()),
+        sum(naive.calls.values()),
+        list(greeter.emails_by_visit.values()),
+    )
+
+
+# ---------------------------------------------------------------------- emails per visit under faults
+# Per attempt of each call: the share AWS refuses, the share it carries out and whose answer is lost, and the
+# share after which the execution environment dies (AWS did it). Publish's lost answers and deaths are the
+# windows no code can close; the rest must cost nothing.
+FAULT_RATES = {
+    "dynamodb.UpdateItem": (0.30, 0.10, 0.01),
+    "dynamodb.BatchGetItem": (0.30, 0.10, 0.0),
+    "sns.Publish": (0.30, 0.05, 0.01),
+    "kinesis-video.GetDataEndpoint": (0.30, 0.0, 0.0),
+    "kinesis-video-archived-media.GetHLSStreamingSessionURL": (0.30, 0.10, 0.0),
+}
+
+
+def faults_stream(visits: int = 100, seed: int = 2026) -> DetectionStream:
+    """Many short visits, only the frames with faces in them (empty frames cost no AWS call, so no fault)."""
+    return generate_stream(visits=visits, face_share=0.3, minutes=(1, 2), seed=seed, only_visits=True)
+
+
+RECYCLE_EVERY = 200  # invocations, on average, between two cold starts of the execution environment
+
+
+@dataclass
+class FaultResult:
+    visits: int
+    emails_by_visit: dict[int, int]
+    unattributed: int
+    injected: Counter
+    parked_records: int
+    invocations: int
+    cold_starts: int
+
+    @property
+    def windows(self) -> int:
+        """Faults in the windows no code can close: SNS took the email, then its answer or the process was lost."""
+        return sum(n for (call, kind), n in self.injected.items() if call == "sns.Publish" and kind != "refused")
+
+
+def run_under_faults(stream: DetectionStream, seed: int = 2026) -> FaultResult:
+    """The stream delivered as Lambda would with faults at FAULT_RATES: retry from the first failed record,
+    bisect on a failed invocation, 8 retries then the failure queue, a cold start after a death and now and then."""
+    injector = FaultInjector()
+    uninstall = install_fault_injector(injector)
+    rng = random.Random(seed)
+    try:
+        with offline_aws(), pytest.MonkeyPatch.context() as monkeypatch, function_output():
+            stack = deploy(stream)
+            invocations = lambda_events(stream, stack)
+            max_retries = int(KinesisEventSource(stack, None, None).settings["MaximumRetryAttempts"])
+            clock = SimulatedClock()
+            handler = _load_match_function(stack, monkeypatch, clock)
+            notifications = published(stack)
+            injector.at_random(FAULT_RATES, seed)
+            context = LambdaContext()
+            emails_by_visit = {visit.number: 0 for visit in stream.visits}
+            unattributed = parked = calls = cold_starts = 0
+            for invocation in invocations:
+                pending, size, attempts = list(invocation.event["Records"]), len(invocation.event["Records"]), 0
+                while pending:
+                    batch = pending[:size]
+                    sent_before = len(notifications)
+                    clock.invoke(invocation.invoked_at + attempts)
+                    calls += 1
+                    whole = died = False
+                    try:
+                        response = handler({"Records": batch}, context)
+                        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+                    except BatchProcessingError:
+                        failed, whole = {r["kinesis"]["sequenceNumber"] for r in batch}, True
+                    except ProcessDied:
+                        failed, whole, died = {r["kinesis"]["sequenceNumber"] for r in batch}, True, True
+                    for message in notifications[sent_before:]:
+                        visit = stream.visit_of(_attribute(message, "person_id"), clock.invoked_at, slack=30)
+                        if visit is None:
+                            unattributed += 1
+                        else:
+                            emails_by_visit[visit.number] += 1
+                    if died or rng.random() < 1 / RECYCLE_EVERY:
+                        handler = _load_match_function(stack, monkeypatch, clock)
+                        cold_starts += 1
+                    if not failed:
+                        del pending[: len(batch)]
+                        size, attempts = len(pending), 0
+                        continue
+                    first = next(i for i, r in enumerate(batch) if r["kinesis"]["sequenceNumber"] in failed)
+                    del pending[:first]
+                    attempts += 1
+                    if attempts > max_retries:
+                        parked += len(batch) - first
+                        del pending[: len(batch) - first]
+                        size, attempts = len(pending), 0
+                    elif whole and len(batch) > 1:
+                        size = max(1, len(batch) // 2)
+    finally:
+        uninstall()
+    return FaultResult(
+        len(stream.visits), emails_by_visit, unattributed, injector.injected_kinds, parked, calls, cold_starts
+    )
+
+
 # ---------------------------------------------------------------------- the report
 def _ratio(naive: float, greeter: float) -> str:
     if greeter == 0:
@@ -545,6 +701,8 @@ def report(
     measured: Measurements,
     elapsed: float,
     command: str = ".venv/bin/python -m bench.match_pipeline",
+    visit_calls: list[VisitCalls] = (),
+    faults: FaultResult | None = None,
 ) -> str:
     greeter, naive = measured.total("greeter"), measured.total("naive")
     rounds = len(measured.greeter)
@@ -564,7 +722,8 @@ def report(
         "",
         f"Stream: {len(stream.visits)} visits of {stream.minutes[0]:g}-{stream.minutes[1]:g} minutes by "
         f"{len(stream.people)} registered people "
-        f"({people_back} of them came back after more than the {stream.cooldown_seconds / 60:.0f}-minute cooldown), "
+        f"({people_back} of them came back after more than the {stream.cooldown_seconds / 60:.0f}-minute cooldown "
+        "and its quarter), "
         f"{stream.strangers} strangers walking past, two cameras (entrance, till) at {FPS} frames/s for "
         f"{minutes:.0f} minutes; the camera sees a visitor's face in {stream.face_share:.0%} of a visit's frames "
         f"on average (people face the shelves, not the camera): {records:,} records, "
@@ -581,6 +740,9 @@ def report(
         )
         + f" | {_ratio(statistics.mean(per_visit['naive']), statistics.mean(per_visit['greeter']))} |",
         f"| emails in total | {greeter.emails:,} | {naive.emails:,} | {_ratio(naive.emails, greeter.emails)} |",
+        f"| AWS calls per visit | {_number(sum(greeter.calls.values()) / len(stream.visits))} | "
+        f"{_number(sum(naive.calls.values()) / len(stream.visits))} | "
+        f"{_ratio(sum(naive.calls.values()), sum(greeter.calls.values()))} |",
         f"| AWS calls per 1,000 records | {_number(sum(greeter.calls.values()) * 1000 / records)} | "
         f"{_number(sum(naive.calls.values()) * 1000 / records)} | "
         f"{_ratio(sum(naive.calls.values()), sum(greeter.calls.values()))} |",
@@ -631,11 +793,67 @@ def report(
         "clock simulated as the moment Lambda would invoke it (end of the 1-second batching window) plus the real "
         "time spent in the handler. It leaves out the stream processor's delay and Lambda's invoke overhead. "
         f"{len(latencies)} alerts.",
+    ]
+    lines += _visit_calls_section(visit_calls) + _faults_section(faults)
+    lines += [
         f"- Machine: {sys.platform}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
         f"Python {sys.version.split()[0]}; whole run {elapsed:.0f} s (`{command}`).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _visit_calls_section(rows: list[VisitCalls]) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "## AWS calls per visit, by stream",
+        "",
+        "Each stream on its own fresh deployment, one round; the naive consumer is the same seed-style one.",
+        "",
+        "| stream | records | visits | Greeter: calls per visit | per 1,000 records | emails per visit "
+        "| naive: calls per visit | naive / Greeter |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        emails = f"{min(row.greeter_emails)}-{max(row.greeter_emails)}" if row.greeter_emails else "-"
+        lines.append(
+            f"| {row.label} | {row.records:,} | {row.visits} | {_number(row.greeter_calls / row.visits)} | "
+            f"{_number(row.greeter_calls * 1000 / row.records)} | {emails} | "
+            f"{_number(row.naive_calls / row.visits)} | {_ratio(row.naive_calls, row.greeter_calls)} |"
+        )
+    return [*lines, ""]
+
+
+def _faults_section(result: FaultResult | None) -> list[str]:
+    if result is None:
+        return []
+    per_visit = list(result.emails_by_visit.values())
+    duplicated = sum(n - 1 for n in per_visit if n > 1)
+    injected = ", ".join(
+        f"{call} {kind}: {n}" for (call, kind), n in sorted(result.injected.items(), key=lambda item: item[0])
+    )
+    return [
+        "## Emails per visit under faults",
+        "",
+        "The bench's stream delivered with Lambda's Kinesis retry semantics (retry from the first failed record, "
+        "bisect a failed invocation, 8 retries, then the failure queue) while AWS calls fail at random "
+        f"({', '.join(f'{call} {r:.0%}/{lo:.0%}/{d:.0%}' for call, (r, lo, d) in FAULT_RATES.items())} "
+        "refused / answer lost / process died after AWS did it), and the execution environment starts cold after "
+        f"every death and about every {RECYCLE_EVERY} invocations.",
+        "",
+        "| visits | emails per visit: mean (min-max) | visits with no email | extra emails | Publish faults "
+        "in the unclosable windows | records parked | invocations | cold starts |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {result.visits} | {statistics.mean(per_visit):.2f} ({min(per_visit)}-{max(per_visit)}) | "
+        f"{sum(1 for n in per_visit if n == 0)} | {duplicated} | {result.windows} | {result.parked_records} | "
+        f"{result.invocations:,} | {result.cold_starts} |",
+        "",
+        f"- Faults injected: {injected}. Emails outside any visit: {result.unattributed}.",
+        "- An extra email can only come from a Publish that SNS carried out whose answer, or process, was then "
+        "lost: each such fault allows at most one.",
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -650,6 +868,9 @@ def main(argv: list[str] | None = None) -> None:
         help="share of a visit's frames in which the camera sees the face (default 0.10; 0.5 for people facing "
         "the camera most of the time: slower, the naive consumer's emails grow with it)",
     )
+    parser.add_argument(
+        "--fault-visits", type=int, default=100, help="visits in the stream played under faults (default 100)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"markdown report (default {RESULTS})")
     args = parser.parse_args(argv)
 
@@ -657,8 +878,15 @@ def main(argv: list[str] | None = None) -> None:
     stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed)
     print(f"{len(stream.frames):,} records, {len(stream.visits)} visits; {args.repeat} rounds", file=sys.stderr)
     measured = run(stream, repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
+    visit_calls = [calls_per_visit("the stream above", stream)]
+    print("calls per visit: the all-visit streams", file=sys.stderr)
+    visit_calls.append(calls_per_visit("all visit (the face in every frame), 1-5 min visits", _all_visit(stream)))
+    for minutes in (1, 5, 30):
+        visit_calls.append(calls_per_visit(f"all visit, {minutes}-minute visits", all_visit_stream(minutes)))
+    print("under faults", file=sys.stderr)
+    faults = run_under_faults(faults_stream(args.fault_visits, seed=args.seed), seed=args.seed)
     command = " ".join([".venv/bin/python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
-    text = report(stream, measured, time.perf_counter() - started, command)
+    text = report(stream, measured, time.perf_counter() - started, command, visit_calls, faults)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

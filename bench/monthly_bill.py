@@ -459,13 +459,13 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
         )
     )
     if "CameraWatchFunction" in plan.resources:
-        # CameraSilent and CameraClockSkew, one series per camera, every minute of the month.
+        # CameraSilent and CameraClockOffset, one series per camera, every minute of the month.
         per_camera = 2 * store.cameras
         lines.append(
             Line(
                 "CloudWatch camera metrics",
                 per_camera * P["cw_metric_month"],
-                f"{per_camera} series (CameraSilent, CameraClockSkew per camera), all month",
+                f"{per_camera} series (CameraSilent, CameraClockOffset per camera), all month",
                 fixed=True,
             )
         )

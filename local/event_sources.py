@@ -98,6 +98,12 @@ class KinesisEventSource:
     event: str = "Detections"
     invocations: list[Invocation] = field(default_factory=list)
     poll_interval: float = 0.2  # how often poll() reads an idle stream
+    # When records reach the stream (their approximateArrivalTimestamp, and the record age limit's clock): moto
+    # stamps the real time; a test that plays a simulated clock gives it here, so arrival and the frames' own
+    # times share one clock.
+    clock: Callable[[], float] | None = None
+    # Called after an invocation that failed records, before Lambda retries them (e.g. to recycle the container).
+    after_failure: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         events = self.stack.resources[self.function]["Properties"]["Events"]
@@ -108,6 +114,7 @@ class KinesisEventSource:
         self.kinesis = boto3.client("kinesis", region_name=REGION)
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet processed
         self._iterators: dict[str, str] = {}
+        self._arrivals: dict[str, float] = {}  # sequence number -> arrival by `clock`
         self.shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
         for shard in self.shards:
             self._iterators[shard["ShardId"]] = self.kinesis.get_shard_iterator(
@@ -118,7 +125,12 @@ class KinesisEventSource:
     # ------------------------------------------------------------------ producing
     def put(self, document: dict | bytes, partition_key: str = "entrance") -> None:
         data = document if isinstance(document, bytes) else json.dumps(document).encode()
-        self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+        put = self.kinesis.put_record(StreamName=self.stream_name, Data=data, PartitionKey=partition_key)
+        if self.clock is not None:
+            self._arrivals[put["SequenceNumber"]] = self.clock()
+
+    def _arrival(self, record: dict) -> float:
+        return self._arrivals.get(record["SequenceNumber"]) or _arrival(record)
 
     def shard_for(self, partition_key: str) -> str:
         """The shard Kinesis puts a partition key's records on (MD5 of the key within a shard's hash range)."""
@@ -148,7 +160,7 @@ class KinesisEventSource:
             sequence_number=record["SequenceNumber"],
             data=record["Data"],
             partition_key=record["PartitionKey"],
-            arrival=_arrival(record),
+            arrival=self._arrival(record),
         )
 
     def _invoke(self, records: list[dict]) -> tuple[set[str], bool]:
@@ -201,7 +213,8 @@ class KinesisEventSource:
         for _ in range(max_rounds):
             if max_age >= 0:
                 expired = 0
-                while expired < len(pending) and time.time() - _arrival(pending[expired]) > max_age:
+                now = self.clock() if self.clock is not None else time.time()
+                while expired < len(pending) and now - self._arrival(pending[expired]) > max_age:
                     expired += 1
                 if expired:
                     self._send_to_failure_destination(
@@ -212,6 +225,8 @@ class KinesisEventSource:
                 return
             batch = [self._lambda_record(shard, r) for r in pending[:size]]
             failed, whole = self._invoke(batch)
+            if failed and self.after_failure is not None:
+                self.after_failure()
             if not failed:
                 del pending[: len(batch)]
                 size = batch_size

@@ -14,14 +14,17 @@ def face_search_record(
     producer_timestamp: float,
     faces: list[dict] | None = None,
     frame_offset: float = 0.0,
+    server_timestamp: float | None = None,
 ) -> dict:
-    """A record in the shape Rekognition's stream processor writes (as AWS documents it), `faces` from `face()`."""
+    """A record in the shape Rekognition's stream processor writes (as AWS documents it), `faces` from `face()`.
+    Kinesis Video receives the fragment 0.3 s after the camera stamped it, unless `server_timestamp` says
+    otherwise (a camera whose clock is off)."""
     return {
         "InputInformation": {
             "KinesisVideo": {
                 "StreamArn": stream_arn,
                 "FragmentNumber": "91343852333181501717324262640137742175000164731",
-                "ServerTimestamp": producer_timestamp + 0.3,
+                "ServerTimestamp": producer_timestamp + 0.3 if server_timestamp is None else server_timestamp,
                 "ProducerTimestamp": producer_timestamp,
                 "FrameOffsetInSeconds": frame_offset,
             }

@@ -48,3 +48,12 @@ def personal_data_in(text: str, *extra: str) -> list[str]:
     values = [*PERSONAL_DATA.values(), *extra]
     fragments = {v for v in values} | {"Quillfeather", "zephyrine.quillfeather", "hazelnuts"}
     return sorted(fragment for fragment in fragments if fragment and fragment.lower() in text.lower())
+
+
+def email_time(moment: float, time_zone: str) -> str:
+    """How the alert email gives a moment: 'Wednesday 18 November, 9:05 (Lisbon time)'."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromtimestamp(moment, UTC).astimezone(ZoneInfo(time_zone))
+    return f"{local:%A} {local.day} {local:%B}, {local.hour}:{local:%M} ({time_zone.split('/')[-1]} time)"

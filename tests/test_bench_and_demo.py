@@ -71,3 +71,14 @@ def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_ma
 
     text = match_pipeline.report(stream, measured, elapsed=1.0)
     assert f"| emails in total | {len(stream.visits)} | {naive.emails:,} |" in text
+
+
+def test_benchmark_under_faults_loses_no_visit_and_duplicates_only_in_the_unclosable_windows():
+    stream = match_pipeline.faults_stream(visits=12, seed=11)
+    result = match_pipeline.run_under_faults(stream, seed=11)
+
+    assert sum(result.injected.values()) > 10  # the faults did happen
+    assert min(result.emails_by_visit.values()) >= 1  # none lost
+    extra = sum(n - 1 for n in result.emails_by_visit.values() if n > 1)
+    assert extra <= result.windows
+    assert result.unattributed == 0

@@ -9,6 +9,8 @@ import pytest
 from iam import Call, allows, attached_policies, function_policy
 from stack import ACCOUNT, REGION, Stack
 
+from local.stack import expand_for_each
+
 SIX = ["entrance", "till", "back-door", "stock-room", "cafe2", "exit"]
 
 
@@ -30,7 +32,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
     kvs = stack.client("kinesisvideo")
     streams = {c: kvs.describe_stream(StreamName=f"{stack.name}-{c}")["StreamInfo"] for c in SIX}
     arns = {c: info["StreamARN"] for c, info in streams.items()}
-    # A sibling store named <stack>-back: its "door" camera's stream is <stack>-back-door's twin in name only.
+    # Another store, stack <stack>-back, with a camera door-2: its stream <stack>-back-door-2 starts like ours.
     sibling = kvs.create_stream(StreamName=f"{stack.name}-back-door-2", DataRetentionInHours=1)["StreamARN"]
 
     assert sorted(s["StreamName"] for s in kvs.list_streams()["StreamInfoList"] if s["StreamARN"] != sibling) == sorted(
@@ -81,7 +83,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_one_camera_is_the_default_and_its_resources_are_those_of_its_mode(aws, mode):
     stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode})
-    both = ["entranceMatchVideoLinkPolicy", "entranceVideoStream", "entranceSilentAlarm"]
+    both = ["entranceClockAlarm", "entranceMatchVideoLinkPolicy", "entranceSilentAlarm", "entranceVideoStream"]
     own = {
         "FrameSearch": ["entranceFrameSearchStreamPolicy"],
         "StreamProcessor": [
@@ -153,3 +155,44 @@ def test_thirty_cameras_fit_iams_size_limit_for_a_roles_inline_policies(aws, mod
         processor_role = stack.resolve(stack.resources["StreamProcessorRole"]["Properties"]["Policies"])
         documents = [p["PolicyDocument"] for p in processor_role] + attached_policies(stack, "StreamProcessorRole")
         assert sum(len(json.dumps(d, separators=(",", ":"))) for d in documents) < 10_240
+
+
+def test_the_harness_expands_loops_as_the_language_extensions_transform_does():
+    # The documented forms: ${X} is the item, &{X} the item without non-alphanumerics, Ref X the item; a loop
+    # may hold another loop; the loop's name is gone from the result.
+    fragment = {
+        "Fn::ForEach::Outer": [
+            "Store",
+            ["lisbon", "porto-2"],
+            {
+                "Fn::ForEach::Inner": [
+                    "Camera",
+                    {"Ref": "Cameras"},
+                    {
+                        "&{Store}&{Camera}Stream": {
+                            "Type": "AWS::KinesisVideo::Stream",
+                            "Properties": {"Name": {"Fn::Sub": "${Store}-${Camera}"}, "Tag": {"Ref": "Camera"}},
+                        }
+                    },
+                ]
+            },
+        ],
+        "Plain": {"Type": "AWS::SNS::Topic"},
+    }
+    cameras = {"Ref": "Cameras"}
+    expanded = expand_for_each(
+        fragment, lambda collection: ["entrance", "back-door"] if collection == cameras else collection
+    )
+    assert list(expanded) == [
+        "lisbonentranceStream",
+        "lisbonbackdoorStream",
+        "porto2entranceStream",
+        "porto2backdoorStream",
+        "Plain",
+    ]
+    assert expanded["porto2backdoorStream"]["Properties"] == {
+        "Name": {"Fn::Sub": "porto-2-back-door"},
+        "Tag": "back-door",
+    }
+    with pytest.raises(ValueError, match="Fn::ForEach::Plain: a loop's name must differ"):
+        expand_for_each({"Fn::ForEach::Plain": ["X", ["a"], {"${X}": {}}]}, list, frozenset({"Plain"}))

@@ -66,7 +66,8 @@ def test_env_json_gives_each_function_of_the_stack_its_deployed_environment(aws,
     assert written == expected
     assert ("FrameSearchFunction" in written) is (mode == "FrameSearch")
     assert written["MatchFunction"]["PEOPLE_TABLE"] == stack.ref("PeopleTable")
-    assert written["MatchFunction"]["VIDEO_STREAM_PREFIX"] == f"{stack.name}-"
+    assert written["MatchFunction"]["VIDEO_STREAM_ARN_PREFIX"].endswith(f":stream/{stack.name}-")
+    assert written["MatchFunction"]["CAMERA_NAMES"] == "entrance,till"
     assert "wrote" in capsys.readouterr().out
 
 

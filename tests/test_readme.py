@@ -34,3 +34,11 @@ def test_no_command_needs_a_python_outside_the_venv(readme):
         if re.search(r"(?<![/\w.-])python3?\s+(-m\s|\S+\.py)", line)
     ]
     assert bare == []
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_shell_blocks_run_the_sam_cli_make_setup_installed(readme):
+    # `make setup` puts the pinned SAM CLI in .venv/bin; a bare `sam` is whatever else is on the PATH, if any.
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", readme.read_text(), flags=re.DOTALL)
+    bare = [line for block in blocks for line in block.splitlines() if re.match(r"\s*(sam|python3?)\s", line)]
+    assert bare == []

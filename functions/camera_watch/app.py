@@ -2,7 +2,7 @@
 
 Runs on a schedule (template.yaml, CameraWatchFunction). For each camera it asks watch.py for a report (see
 there for what "silent" means in each detection mode) and emits, per camera, the CameraSilent metric its
-alarm watches and, in FrameSearch mode, CameraClockSkew (the camera's clock minus AWS's, from its heartbeat).
+alarm watches and, in FrameSearch mode, CameraClockOffset (the camera's clock minus AWS's, from its heartbeat).
 """
 
 import boto3
@@ -61,7 +61,7 @@ def _emit(report: CameraReport) -> None:
         pass
     if report.clock_skew_s is not None:
         with single_metric(
-            name="CameraClockSkew", unit=MetricUnit.Seconds, value=report.clock_skew_s, default_dimensions=dimensions
+            name="CameraClockOffset", unit=MetricUnit.Seconds, value=report.clock_skew_s, default_dimensions=dimensions
         ):
             pass
 

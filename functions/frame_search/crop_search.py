@@ -1,9 +1,13 @@
 """Frame-search mode's decisions about one face crop, from its S3 key to the record it becomes.
 
 A camera uploads each face crop to `crops/<video stream name>/<epoch-ms>-<uuid4>.jpg`. For each crop:
-  1. the key says which camera and when the face was filmed (a key of any other shape is dropped);
-  2. a crop older than the age limit is dropped unsearched (after a network outage the camera flushes
-     its queue, and an alert about someone who has long left helps nobody);
+  1. the key says which camera and when the camera's clock says the face was filmed (a key of any other
+     shape is dropped);
+  2. a crop that reaches this function longer after S3 stored it than the age limit is dropped unsearched
+     (Lambda's retries of the event, an alert about someone who has long left helps nobody). The age is
+     AWS's clock against AWS's clock: a Raspberry Pi has no real-time clock, and one whose clock is off
+     (it boots with the time it shut down until NTP answers) must still greet its visitors. The camera drops
+     its own queued crops older than the limit by its own clock, before uploading them;
   3. outside opening hours (detection STOPPED for the camera) no search is made;
   4. each camera may make at most N searches a minute (a cost guardrail);
   5. Rekognition searches the collection for the crop's face, and the answer is written to the detection
@@ -68,8 +72,8 @@ class Crop:
     key: str
     stream_name: str  # the camera's Kinesis video stream, <stack name>-<camera>
     camera: str
-    captured_at: float  # epoch seconds, the camera's clock
-    uploaded_at: float  # epoch seconds, when S3 stored it
+    captured_at: float  # epoch seconds, the camera's clock (may be wrong)
+    uploaded_at: float  # epoch seconds, when S3 stored it (AWS's clock)
 
     def snapshot_key(self, person_id: str) -> str:
         """snapshots/<person id>/<stream>/<epoch-ms>-<uuid>.jpg: filed under the person the face matched, so
@@ -77,7 +81,13 @@ class Crop:
         return f"{SNAPSHOTS_PREFIX}{person_id}/{self.key.removeprefix(CROPS_PREFIX)}"
 
     def age(self, now: float) -> float:
-        return now - self.captured_at
+        """Seconds since S3 stored the crop."""
+        return now - self.uploaded_at
+
+    @property
+    def camera_clock_offset(self) -> float:
+        """Seconds the camera's clock is ahead of AWS's (negative: behind), upload time included."""
+        return self.captured_at - self.uploaded_at
 
 
 def parse_crop_key(key: str, uploaded_at: float, stream_prefix: str, cameras: list[str]) -> Crop:
@@ -93,9 +103,13 @@ def parse_crop_key(key: str, uploaded_at: float, stream_prefix: str, cameras: li
     return Crop(key, stream_name, camera, int(match["epoch_ms"]) / 1000, uploaded_at)
 
 
+# How far AWS's own clocks (S3's event time, Lambda's) may disagree; EventBridge gives the time to the second.
+CLOCK_TOLERANCE_SECONDS = 5
+
+
 def is_stale(crop: Crop, now: float, max_age_seconds: float) -> bool:
-    """Too old to act on, or stamped so far ahead that the camera's clock is wrong (its video link would be too)."""
-    return abs(crop.age(now)) > max_age_seconds
+    """Stored by S3 longer ago than the age limit (or, impossibly, in the future): too late to act on."""
+    return not -CLOCK_TOLERANCE_SECONDS <= crop.age(now) <= max_age_seconds
 
 
 def quota_minute(now: float) -> str:
@@ -111,8 +125,9 @@ def face_search_record(crop: Crop, stream_arn: str, search: dict, snapshot_key: 
     """A SearchFacesByImage answer, in the shape a Rekognition stream processor writes to the data stream.
 
     The detected face's bounding box is relative to the crop (the stream processor's is relative to the
-    video frame); ProducerTimestamp is the capture time, so the match function's video link points at the
-    moment the face was filmed.
+    video frame). ServerTimestamp is when S3 stored the crop (AWS's clock, as Kinesis Video's is for a stream
+    processor): the match function times the sighting and its video link by it. ProducerTimestamp is the
+    capture time by the camera's clock, which the match function only compares with it.
     """
     matches = [
         MatchedFace(
@@ -210,7 +225,12 @@ class CropSearch:
             logger.warning("crop dropped: bad key", extra={"key": key, "reason": str(error)})
             self.crops.delete(key)
             return Outcome.BAD_KEY
-        log = {"key": key, "camera": crop.camera, "age_seconds": round(crop.age(now), 3)}
+        log = {
+            "key": key,
+            "camera": crop.camera,
+            "age_seconds": round(crop.age(now), 3),
+            "camera_clock_offset_seconds": round(crop.camera_clock_offset, 3),
+        }
         outcome = self._dropped_before_search(crop, now)
         if outcome is None:
             outcome = self._search(crop)

@@ -1,15 +1,57 @@
-"""From one Kinesis record to the registered people it shows (or a clear reason it is unusable)."""
+"""From one Kinesis record to the registered people it shows and when AWS saw them, or a counted reason to drop it.
+
+Decoding is defensive: whatever a record holds, `decode` returns a `Frame` or raises a `Rejected` (never
+anything else), so one bad record can never take its batch down.
+
+When a sighting happened is decided from the clocks AWS keeps, never from the camera's own:
+  - `ServerTimestamp` (+ the frame's offset): when Kinesis Video received the frame (stream processor) or
+    when S3 stored the face crop (frame search, which writes the S3 event time there);
+  - the Kinesis record's `approximateArrivalTimestamp`: when the record reached the detection stream.
+The camera's `ProducerTimestamp` (a Raspberry Pi has no real-time clock: after a power cut it boots with the
+time it shut down until NTP answers) is only compared with them, to flag a camera whose clock is off.
+
+Bounds: a frame cannot be seen after its record arrived (AWS's clocks agree within `ARRIVAL_TOLERANCE`), and a
+record that arrives more than `STALE_AFTER_SECONDS` after AWS saw the frame helps nobody (the frame-search
+function already drops crops older than CropMaxAgeSeconds, at most 300 s; a stream processor writes within
+seconds). Either way the sighting is stale: counted, and it sends nothing.
+"""
 
 import binascii
 import json
+import math
 from dataclasses import dataclass
+from enum import Enum
 
 from greeter_common.records import FaceSearchRecord
 from pydantic import ValidationError
 
+MAX_RECORD_BYTES = 1_048_576  # a Kinesis record's own limit
+MAX_DEPTH = 16  # a face-search record nests 6 deep; JSON nested thousands deep exhausts the parser's stack
+ARRIVAL_TOLERANCE = 5.0  # seconds: how far AWS's own clocks may disagree
+STALE_AFTER_SECONDS = 300.0
+CLOCK_SKEW_LIMIT = 120.0  # seconds between the camera's clock and AWS's beyond which the camera's clock is off
 
-class MalformedRecord(ValueError):
-    """The record is not a face-search record; retrying it would not help."""
+
+class Rejected(ValueError):
+    """The record is dropped, counted under `metric`; retrying it would not help."""
+
+    metric = "MalformedRecords"
+
+
+class MalformedRecord(Rejected):
+    """Not a face-search record."""
+
+
+class ForeignCamera(Rejected):
+    """A face-search record from a camera that is not one of this stack's."""
+
+    metric = "ForeignCameraRecords"
+
+
+class Timing(Enum):
+    CURRENT = "current"
+    STALE = "stale"  # arrived more than STALE_AFTER_SECONDS after AWS saw the frame
+    IMPOSSIBLE = "impossible"  # seen after it arrived
 
 
 @dataclass(frozen=True)
@@ -20,39 +62,64 @@ class Sighting:
     similarity: float
     camera: str
     stream_arn: str
-    seen_at: float  # epoch seconds, when the frame was filmed
+    seen_at: float  # epoch seconds, AWS's clock
     snapshot_key: str | None = None
 
 
 @dataclass(frozen=True)
 class Frame:
-    record: FaceSearchRecord
+    camera: str
     faces: int  # faces Rekognition detected in the frame
     sightings: list[Sighting]
     below_threshold: int  # faces whose best match was under the threshold
     without_person: int  # matched faces whose collection entry names no person
+    seen_at: float  # epoch seconds, AWS's clock
+    timing: Timing
+    camera_clock_offset: float  # seconds the camera's clock is ahead of AWS's (negative: behind)
+
+    @property
+    def camera_clock_off(self) -> bool:
+        return abs(self.camera_clock_offset) > CLOCK_SKEW_LIMIT
 
 
-def decode(data: str, threshold: float, stream_prefix: str) -> Frame:
-    """Decode a Kinesis record's base64 data into the sightings it holds."""
-    try:
-        raw = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError) as error:
-        raise MalformedRecord(f"not base64: {error}") from error
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise MalformedRecord(f"not JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise MalformedRecord(f"unknown shape: a JSON {type(document).__name__}, not an object")
+@dataclass(frozen=True)
+class Cameras:
+    """This stack's cameras: video streams arn:...:kinesisvideo:<region>:<account>:stream/<stack>-<camera>/<id>."""
+
+    stream_arn_prefix: str  # arn:<partition>:kinesisvideo:<region>:<account>:stream/<stack>-
+    names: frozenset[str]
+
+    def camera_of(self, stream_arn: str) -> str | None:
+        if not stream_arn.startswith(self.stream_arn_prefix):
+            return None
+        camera, _, creation_time = stream_arn.removeprefix(self.stream_arn_prefix).partition("/")
+        return camera if camera in self.names and creation_time.isdigit() else None
+
+
+def decode(data: object, arrived_at: object, threshold: float, cameras: Cameras, now: float) -> Frame:
+    """Decode a Kinesis record's base64 data (and its arrival time) into the sightings it holds."""
+    document = _document(data)
     try:
         record = FaceSearchRecord.model_validate(document)
     except ValidationError as error:
+        # Field locations and messages only: the values may be personal data.
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
-        raise MalformedRecord(f"not a face-search record: {problems}") from error
-
+        raise MalformedRecord(f"not a face-search record: {problems}") from None
     video = record.video
-    camera = video.stream_name.removeprefix(stream_prefix)
+    camera = cameras.camera_of(video.StreamArn)
+    if camera is None:
+        raise ForeignCamera(f"stream {video.StreamArn[:300]!r} is not one of this stack's cameras")
+
+    arrival = _arrival(arrived_at, now)
+    seen_at = video.server_frame_time
+    if seen_at is None:
+        seen_at = arrival  # no AWS timestamp in the record: the stream's own is the closest AWS clock
+    if seen_at > arrival + ARRIVAL_TOLERANCE:
+        timing = Timing.IMPOSSIBLE
+    elif arrival - seen_at > STALE_AFTER_SECONDS:
+        timing = Timing.STALE
+    else:
+        timing = Timing.CURRENT
     snapshot_key = record.Greeter.SnapshotKey if record.Greeter else None
     sightings, below, without_person = [], 0, 0
     for result in record.FaceSearchResponse:
@@ -71,8 +138,61 @@ def decode(data: str, threshold: float, stream_prefix: str) -> Frame:
                 similarity=best.Similarity,
                 camera=camera,
                 stream_arn=video.StreamArn,
-                seen_at=video.frame_timestamp,
+                seen_at=seen_at,
                 snapshot_key=snapshot_key,
             )
         )
-    return Frame(record, len(record.FaceSearchResponse), sightings, below, without_person)
+    return Frame(
+        camera=camera,
+        faces=len(record.FaceSearchResponse),
+        sightings=sightings,
+        below_threshold=below,
+        without_person=without_person,
+        seen_at=seen_at,
+        timing=timing,
+        camera_clock_offset=video.producer_frame_time - seen_at,
+    )
+
+
+def _document(data: object) -> dict:
+    if not isinstance(data, str):
+        raise MalformedRecord(f"no base64 data: a {type(data).__name__}")
+    if len(data) > MAX_RECORD_BYTES * 4 // 3 + 4:
+        raise MalformedRecord(f"larger than a Kinesis record ({len(data):,} base64 characters)")
+    try:
+        raw = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as error:
+        raise MalformedRecord(f"not base64: {error}") from None
+    try:
+        document = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise MalformedRecord("not JSON: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise MalformedRecord(f"not JSON: {str(error)[:200]}") from None
+    if not isinstance(document, dict):
+        raise MalformedRecord(f"unknown shape: a JSON {type(document).__name__}, not an object")
+    if _depth_exceeds(document, MAX_DEPTH):
+        raise MalformedRecord(f"unknown shape: nested more than {MAX_DEPTH} deep")
+    return document
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _depth_exceeds(document: object, limit: int) -> bool:
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _arrival(arrived_at: object, now: float) -> float:
+    """The record's arrival on the stream; Lambda always sets it, anything else falls back to the function's clock."""
+    if isinstance(arrived_at, int | float) and not isinstance(arrived_at, bool) and math.isfinite(arrived_at):
+        return float(arrived_at)
+    return now

@@ -23,8 +23,8 @@ def test_cameras_that_beat_are_not_silent_and_their_clock_skew_is_measured_again
 
     assert silent(watch, T0 + MINUTE) == {"entrance": 0, "till": 0}
     metrics = watch.runs[-1]["metrics"]
-    assert metrics[("CameraClockSkew", "entrance")] == pytest.approx(0, abs=1)
-    assert metrics[("CameraClockSkew", "till")] == pytest.approx(42, abs=1)
+    assert metrics[("CameraClockOffset", "entrance")] == pytest.approx(0, abs=1)
+    assert metrics[("CameraClockOffset", "till")] == pytest.approx(42, abs=1)
 
 
 def test_a_camera_silent_for_the_window_while_the_store_is_open_is_silent(watch_factory):
@@ -80,7 +80,7 @@ def test_stream_processor_mode_watches_the_video_kinesis_received(watch_factory)
     watch.video("entrance", T0)  # then nothing
 
     assert silent(watch, T0 + 10 * MINUTE) == {"entrance": 1, "till": 0}
-    assert ("CameraClockSkew", "till") not in watch.runs[-1]["metrics"]  # no heartbeat in this mode
+    assert ("CameraClockOffset", "till") not in watch.runs[-1]["metrics"]  # no heartbeat in this mode
 
     watch.close_store()
     assert silent(watch, T0 + 11 * MINUTE) == {"entrance": 0, "till": 0}

@@ -80,11 +80,12 @@ class FrameSearch:
         event["detail"]["object"]["key"] = key
         return event
 
-    def invoke(self, key: str) -> dict:
-        return self.app.lambda_handler(self.event(key), self.context)
+    def invoke(self, key: str, uploaded_at: float | None = None) -> dict:
+        return self.app.lambda_handler(self.event(key, uploaded_at), self.context)
 
-    def send(self, image: bytes, **upload) -> dict:
-        return self.invoke(self.upload(image, **upload))
+    def send(self, image: bytes, uploaded_at: float | None = None, **upload) -> dict:
+        """Upload a crop (`captured_at`: the camera's clock) and invoke the function with S3's event for it."""
+        return self.invoke(self.upload(image, **upload), uploaded_at)
 
     def crop_keys(self, prefix: str = "crops/") -> list[str]:
         listed = boto3.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)

@@ -56,13 +56,30 @@ def test_any_other_key_is_rejected(crop_search, key):
 
 @pytest.mark.parametrize(
     ("seconds_ago", "stale"),
-    [(0, False), (29.9, False), (30.1, True), (3600, True), (-5, False), (-31, True)],
-    ids=["now", "just-in-time", "just-too-old", "after-an-outage", "clock-slightly-ahead", "clock-far-ahead"],
+    [(0, False), (29.9, False), (30.1, True), (3600, True), (-4, False), (-6, True)],
+    ids=["now", "just-in-time", "just-too-old", "retried-for-an-hour", "aws-clocks-a-little-apart", "from-the-future"],
 )
-def test_staleness_is_the_capture_times_distance_from_now(crop_search, seconds_ago, stale):
-    crop = parse(crop_search, f"crops/{STACK}-entrance/{int((NOW - seconds_ago) * 1000)}-{UUID4}.jpg")
+def test_staleness_is_the_upload_times_distance_from_now(crop_search, seconds_ago, stale):
+    crop = crop_search.parse_crop_key(
+        f"crops/{STACK}-entrance/{int(NOW * 1000)}-{UUID4}.jpg",
+        uploaded_at=NOW - seconds_ago,
+        stream_prefix=f"{STACK}-",
+        cameras=["entrance"],
+    )
 
     assert crop_search.is_stale(crop, now=NOW, max_age_seconds=30) is stale
+
+
+@pytest.mark.parametrize(
+    "camera_clock",
+    [-2700, -31, 31, 2700, -NOW + 1],
+    ids=["45-min-behind", "31-s-behind", "31-s-ahead", "45-min-ahead", "1970"],
+)
+def test_a_camera_clock_that_is_off_does_not_make_a_crop_stale(crop_search, camera_clock):
+    crop = parse(crop_search, f"crops/{STACK}-entrance/{int((NOW + camera_clock) * 1000)}-{UUID4}.jpg")
+
+    assert crop_search.is_stale(crop, now=NOW + 1, max_age_seconds=30) is False
+    assert crop.camera_clock_offset == pytest.approx(camera_clock, abs=0.001)
 
 
 def test_the_quota_counter_is_per_utc_minute_and_expires(crop_search):

@@ -105,7 +105,8 @@ def test_throttling_beyond_the_retries_fails_the_invocation_and_keeps_the_crop(
 
 
 def test_a_stale_crop_is_dropped_without_a_search(frame_search, registered, rekognition, capsys):
-    outcome = frame_search.send(astronaut_crop(), captured_at=time.time() - 31)["outcome"]  # the limit is 30 s
+    # S3 stored it 31 s ago (the limit is 30 s): the event reached the function late.
+    outcome = frame_search.send(astronaut_crop(), uploaded_at=time.time() - 31)["outcome"]
 
     assert outcome == "CropsStale"
     assert rekognition.call_count("SearchFacesByImage") == 0
@@ -118,8 +119,21 @@ def test_the_age_limit_is_the_templates(frame_search_factory, registered_factory
     frame_search = frame_search_factory(CropMaxAgeSeconds=120)
     registered_factory(frame_search)
 
-    assert frame_search.send(astronaut_crop(), captured_at=time.time() - 90)["outcome"] == "CropsMatched"
-    assert frame_search.send(astronaut_crop(), captured_at=time.time() - 125)["outcome"] == "CropsStale"
+    assert frame_search.send(astronaut_crop(), uploaded_at=time.time() - 90)["outcome"] == "CropsMatched"
+    assert frame_search.send(astronaut_crop(), uploaded_at=time.time() - 125)["outcome"] == "CropsStale"
+
+
+@pytest.mark.parametrize("camera_clock", [-45 * 60, 45 * 60], ids=["45-min-behind", "45-min-ahead"])
+def test_a_camera_whose_clock_is_off_still_has_its_crops_searched(frame_search, registered, camera_clock):
+    """A Raspberry Pi has no real-time clock: the key's time is the camera's, S3's event time is AWS's."""
+    uploaded_at = time.time()
+    key = frame_search.upload(astronaut_crop(), captured_at=uploaded_at + camera_clock)
+
+    assert frame_search.invoke(key, uploaded_at=uploaded_at)["outcome"] == "CropsMatched"
+    [(_, record)] = frame_search.records()
+    video = record.InputInformation.KinesisVideo
+    assert video.ServerTimestamp == pytest.approx(uploaded_at, abs=1)  # EventBridge's time, to the second
+    assert video.ProducerTimestamp == pytest.approx(uploaded_at + camera_clock, abs=0.001)
 
 
 def test_no_search_while_detection_is_stopped(frame_search, registered, rekognition, capsys):

@@ -23,7 +23,7 @@ def test_frame_search_calls_are_all_allowed_by_its_template_policies(
     frame_search.invoke(key)  # a repeated event: gone
     frame_search.send(stranger_crop())
     frame_search.send(faceless_crop())
-    frame_search.send(astronaut_crop(), captured_at=0)  # stale
+    frame_search.send(astronaut_crop(), uploaded_at=0)  # stale
     frame_search.send(astronaut_crop())
     frame_search.send(astronaut_crop())  # over the cap
     frame_search.set_detection("STOPPED")

@@ -6,8 +6,10 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
+import time_machine
 from event_source import KinesisEventSource, sent_emails
 from frame_search_kit import PERSON_ID, astronaut_crop, stranger_crop
+from helpers import email_time, emf_blobs
 
 
 @pytest.fixture
@@ -70,3 +72,27 @@ def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # SigV4: SigV2 links fail in newer regions
     assert query["X-Amz-Expires"] == ["3600"]
     assert frame_search.crop_keys("") == [key.replace("crops/", f"snapshots/{PERSON_ID}/", 1)]
+
+
+@pytest.mark.parametrize("camera_clock", [-45 * 60, 45 * 60], ids=["45-min-behind", "45-min-ahead"])
+def test_a_camera_whose_clock_is_off_greets_once_per_visit_at_the_right_time(store, camera_clock, capsys):
+    """A Pi that booted with a wrong clock: its crops are searched, each visit gets one email timed by AWS's
+    clock (S3's event time), and the camera is reported for its clock."""
+    frame_search, detections = store()
+    start = float(int(time.time()))
+    outcomes = []
+    with time_machine.travel(start, tick=False) as traveller:
+        # She stays 40 s, a crop every 10 s as the camera sends them; she comes back 40 minutes later.
+        for pause in (0, 10, 10, 10, 10, 2360, 10):
+            traveller.shift(pause)
+            outcomes.append(frame_search.send(astronaut_crop(), captured_at=time.time() + camera_clock)["outcome"])
+            detections.drain()
+
+    assert set(outcomes) == {"CropsMatched"}
+    emails = sent_emails(frame_search.stack)
+    assert len(emails) == 2  # two visits, one email each
+    assert f"Seen:        {email_time(start, 'Europe/Lisbon')}" in emails[0]["message"]
+    assert f"Seen:        {email_time(start + 2400, 'Europe/Lisbon')}" in emails[1]["message"]
+    skew = [blob for blob in emf_blobs(capsys.readouterr().out) if "CameraClockSkew" in blob]
+    assert {blob["camera"] for blob in skew} == {"entrance"}
+    assert sum(sum(blob["CameraClockSkew"]) for blob in skew) == 7  # every record of the camera

@@ -9,7 +9,7 @@ import pytest
 from event_source import KinesisEventSource, face, face_search_record, kinesis_event_record, sent_emails
 from stack import Stack
 
-T0 = 1_795_000_000.0  # 2026-11-17 ~09:46 UTC: a Tuesday morning
+T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC: a Wednesday morning
 
 
 class Clock:
@@ -29,7 +29,14 @@ class Pipeline:
     app: Any
     source: KinesisEventSource
     clock: Clock
+    monkeypatch: Any
     _stream_arns: dict = field(default_factory=dict)
+
+    def recycle(self) -> None:
+        """Lambda replaces the execution environment: the next invocation starts cold, remembering nothing."""
+        self.app = self.stack.load_function("MatchFunction", self.monkeypatch)
+        self.monkeypatch.setattr(self.app, "now", self.clock)
+        self.source.handler = self.app.lambda_handler
 
     def register(self, person_id: str, name: str, notes: str = "") -> None:
         boto3.resource("dynamodb").Table(self.stack.ref("PeopleTable")).put_item(
@@ -51,19 +58,25 @@ class Pipeline:
             self._stream_arns[camera] = stream["StreamInfo"]["StreamARN"]
         return self._stream_arns[camera]
 
-    def frame(self, *matches_per_face, camera: str = "entrance", at: float | None = None) -> dict:
-        """A record for one frame; each argument is one face's matches [(person id, similarity)]."""
+    def frame(
+        self, *matches_per_face, camera: str = "entrance", at: float | None = None, camera_clock: float = 0.0
+    ) -> dict:
+        """A record for one frame filmed `at` (default now); each argument is one face's matches [(person id,
+        similarity)]. `camera_clock`: seconds the camera's clock is ahead of the true time (negative: behind)."""
         faces = [face(list(matches), left=0.1 + 0.2 * i) for i, matches in enumerate(matches_per_face)]
-        return face_search_record(self.stream_arn(camera), self.clock() if at is None else at, faces)
+        at = self.clock() if at is None else at
+        return face_search_record(self.stream_arn(camera), at + camera_clock, faces, server_timestamp=at + 0.3)
 
     def put(self, document, camera: str = "entrance") -> None:
         self.source.put(document, partition_key=camera)
 
-    def visit(self, person_id: str, seconds: float, fps: int = 5, camera: str = "entrance") -> None:
+    def visit(
+        self, person_id: str, seconds: float, fps: int = 5, camera: str = "entrance", camera_clock: float = 0.0
+    ) -> None:
         """`person_id` in view for `seconds`, delivered batch by batch as Lambda would (1 s windows)."""
         for _ in range(int(seconds)):
             for _ in range(fps):
-                self.put(self.frame([(person_id, 97.2)], camera=camera), camera=camera)
+                self.put(self.frame([(person_id, 97.2)], camera=camera, camera_clock=camera_clock), camera=camera)
                 self.clock.advance(1 / fps)
             self.source.drain()
 
@@ -93,7 +106,8 @@ class Pipeline:
 def _start(stack: Stack, monkeypatch, lambda_context, clock: Clock) -> Pipeline:
     app = stack.load_function("MatchFunction", monkeypatch)
     monkeypatch.setattr(app, "now", clock)
-    return Pipeline(stack, app, KinesisEventSource(stack, app.lambda_handler, lambda_context), clock)
+    source = KinesisEventSource(stack, app.lambda_handler, lambda_context, clock=clock)
+    return Pipeline(stack, app, source, clock, monkeypatch)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The match function turns per-frame face-search records into one clear email per person per visit."""
 
 import json
-from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -55,7 +54,9 @@ def _seed_record(pipeline) -> dict:
     record = json.loads(json.dumps(REKOGNITION_RECORD))
     video = record["InputInformation"]["KinesisVideo"]
     video["StreamArn"] = pipeline.stream_arn("entrance")
-    video["ProducerTimestamp"] = pipeline.clock() - 2
+    # Filmed two seconds before now (the frame is 2 s into its fragment); Kinesis Video got it 0.13 s later.
+    video["ProducerTimestamp"] = pipeline.clock() - 4
+    video["ServerTimestamp"] = pipeline.clock() - 3.87
     return record
 
 
@@ -67,9 +68,8 @@ def test_seed_000_record_becomes_one_readable_email(pipeline, capsys):
     [email] = pipeline.emails()
     assert email["subject"] == "Greeter: Nick Walsh is at the entrance (88.9%)"
     body = email["message"]
-    local = datetime.fromtimestamp(pipeline.clock(), UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Lisbon"))
     assert "Nick Walsh is at the entrance of Casa Lisboa." in body
-    assert f"Seen:        {local:%H:%M} on {local:%A %d %B %Y} (Europe/Lisbon)" in body
+    assert "Seen:        Wednesday 18 November, 11:06 (Lisbon time)" in body  # Lisbon is on UTC in winter
     assert "Similarity:  88.9%" in body
     assert "  Prefers the blue range.\n  Favourite brand: Acme." in body
     assert "/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=" in body
@@ -142,18 +142,58 @@ def test_multi_face_frame_alerts_each_registered_person_once(pipeline, capsys):
     assert metrics["FacesBelowThreshold"] == 1
 
 
+def _function_calls(faults) -> dict[str, int]:
+    """The match function's AWS calls so far (not the test's own: the stream, the people table, the camera)."""
+    return {call: n for call, n in faults.calls.items() if call.split(".")[0] in _FUNCTION_SERVICES}
+
+
+_FUNCTION_SERVICES = {"sns", "kinesis-video", "kinesis-video-archived-media", "s3", "dynamodb"}
+
+
 def test_a_long_visit_of_many_frames_is_one_email_and_few_aws_calls(faults, pipeline, capsys):
     pipeline.register("maria", "Maria Silva")
+    pipeline.stream_arn("entrance")
+    faults.calls.clear()
     pipeline.visit("maria", seconds=180, fps=5)  # three minutes in front of the camera: 900 frames
 
     assert len(pipeline.emails()) == 1
     metrics = emitted_metrics(capsys.readouterr().out)
     assert metrics["RecordsReceived"] == 900
     assert metrics["AlertsSuppressed"] == 899
-    # One read for the visit and a keep-alive write per minute, not a read and a publish per frame.
-    assert faults.calls["dynamodb.BatchGetItem"] == 1
-    assert faults.calls["dynamodb.UpdateItem"] <= 2 + 180 / 60
-    assert faults.calls["sns.Publish"] == 1
+    # The person read once, the visit claimed and recorded as sent, the video endpoint and link, the email,
+    # the visit history's item.
+    assert _function_calls(faults) == {
+        "dynamodb.BatchGetItem": 1,
+        "dynamodb.PutItem": 1,
+        "dynamodb.UpdateItem": 2,
+        "kinesis-video.GetDataEndpoint": 1,
+        "kinesis-video-archived-media.GetHLSStreamingSessionURL": 1,
+        "sns.Publish": 1,
+    }
+
+
+def test_empty_below_threshold_and_repeated_frames_cost_no_aws_call(faults, pipeline):
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    before = _function_calls(faults)
+    for _ in range(200):
+        pipeline.put(pipeline.frame())
+        pipeline.put(pipeline.frame([("maria", 70.0)]))
+        pipeline.put(pipeline.frame([("maria", 97.0)], [("stranger", 80.0)]))
+        pipeline.clock.advance(0.2)
+    pipeline.source.drain()
+    assert _function_calls(faults) == before
+
+
+def test_a_visit_is_extended_only_when_it_nears_expiry(faults, pipeline):
+    """Cooldown 30 minutes: the visit's last sighting is recorded once it lags by 7.5 minutes, not every minute."""
+    pipeline.register("maria", "Maria Silva")
+    for _ in range(20):  # twenty minutes at the shelves, seen every minute
+        pipeline.visit("maria", seconds=1)
+        pipeline.clock.advance(59)
+    assert len(pipeline.emails()) == 1
+    # claim, mark sent; extended at 8 and 16 minutes, in the visits table and in the visit history
+    assert faults.calls["dynamodb.UpdateItem"] == 2 + 2 + 2
 
 
 def test_a_visit_reopens_after_the_cooldown_but_not_while_the_person_stays(pipeline):
@@ -165,8 +205,13 @@ def test_a_visit_reopens_after_the_cooldown_but_not_while_the_person_stays(pipel
         pipeline.clock.advance(5 * 60)
         pipeline.visit("maria", seconds=2)
     assert len(pipeline.emails()) == 1
-    # Gone for 31 minutes, then back: a new visit, a new email.
-    pipeline.clock.advance(31 * 60)
+    # Gone for 29 minutes: still the same visit.
+    pipeline.clock.advance(29 * 60)
+    pipeline.visit("maria", seconds=2)
+    assert len(pipeline.emails()) == 1
+    # Gone for 38 minutes, then back: a new visit, a new email. (The visit's last sighting is recorded at most
+    # a quarter of the cooldown late, so a visit ends between 30 and 37.5 minutes out of view.)
+    pipeline.clock.advance(38 * 60)
     pipeline.visit("maria", seconds=2)
     assert len(pipeline.emails()) == 2
 
@@ -205,14 +250,15 @@ def test_a_person_with_no_row_sends_nothing_and_is_counted(pipeline, capsys):
     assert metrics["FacesWithoutPerson"] == 1
 
 
-def test_missing_video_still_sends_the_email_without_a_link(pipeline, capsys):
+def test_missing_video_still_sends_the_email_without_a_link(faults, pipeline, capsys):
     pipeline.register("maria", "Maria Silva")
-    gone = "arn:aws:kinesisvideo:eu-west-1:123456789012:stream/deleted-camera/1"
-    pipeline.put(face_search_record(gone, pipeline.clock(), [face([("maria", 97.0)])]))
+    # The camera's video has gone (retention passed, stream recreated): Kinesis Video finds no fragments.
+    faults.fail("kinesis-video-archived-media.GetHLSStreamingSessionURL", "ResourceNotFoundException", times=2)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
     pipeline.source.drain()
     [email] = pipeline.emails()
     assert "No video link" in email["message"]
-    assert email["subject"] == "Greeter: Maria Silva is at the deleted-camera (97.0%)"
+    assert email["subject"] == "Greeter: Maria Silva is at the entrance (97.0%)"
     assert emitted_metrics(capsys.readouterr().out)["VideoLinkMissing"] == 1
 
 
@@ -231,7 +277,7 @@ def test_cooldown_minutes_come_from_the_template_parameter(pipeline_factory, coo
     pipeline = pipeline_factory(AlertCooldownMinutes=cooldown)
     pipeline.register("maria", "Maria Silva")
     pipeline.visit("maria", seconds=1)
-    pipeline.clock.advance(cooldown * 60 + 5)
+    pipeline.clock.advance(cooldown * 60 * 1.25 + 5)
     pipeline.visit("maria", seconds=1)
     assert len(pipeline.emails()) == 2
 
@@ -246,3 +292,46 @@ def test_a_person_being_erased_is_never_alerted(pipeline, capsys):
     pipeline.visit("maria", seconds=2)
     assert pipeline.emails() == []
     assert emitted_metrics(capsys.readouterr().out)["UnknownPersons"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "expected"),
+    [
+        ("Europe/Lisbon", "Seen:        Tuesday 1 December, 9:05 (Lisbon time)"),
+        ("America/New_York", "Seen:        Tuesday 1 December, 4:05 (New York time)"),
+        ("UTC", "Seen:        Tuesday 1 December, 9:05 (UTC)"),
+    ],
+)
+def test_the_email_says_when_as_a_person_would_in_the_stores_time_zone(pipeline_factory, time_zone, expected):
+    pipeline = pipeline_factory(StoreTimeZone=time_zone)
+    pipeline.clock.now = 1_796_115_900.0 - 0.3  # 2026-12-01 09:05:00 UTC, when Kinesis Video got the frame
+    pipeline.register("maria", "Maria Silva")
+    pipeline.visit("maria", seconds=1)
+    [email] = pipeline.emails()
+    assert expected in email["message"]
+
+
+def test_records_from_cameras_that_are_not_this_stacks_send_nothing_and_are_counted(pipeline, capsys):
+    pipeline.register("maria", "Maria Silva")
+    ours = pipeline.stream_arn("entrance")
+    region, account = ours.split(":")[3], ours.split(":")[4]
+    foreign = [
+        ours.replace(account, "210987654321"),  # another account's
+        ours.replace(f"stream/{pipeline.stack.name}-", "stream/otherstore-"),  # another stack's
+        ours.replace(region, "us-east-1"),  # another region's
+        ours.replace("-entrance/", "-backroom/"),  # a camera this stack does not have
+        ours.replace("-entrance/", "-entrance-2/"),
+        "not-an-arn",
+        "",
+    ]
+    for arn in foreign:
+        pipeline.put(face_search_record(arn, pipeline.clock(), [face([("maria", 97.0)])]))
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    assert len(pipeline.source.invocations) == 1  # nothing failed, nothing retried
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["ForeignCameraRecords"] == len(foreign)
+    assert "AlertsSuppressed" not in metrics
+
+    pipeline.visit("maria", seconds=1)  # her visit was not used up
+    assert len(pipeline.emails()) == 1

@@ -1,29 +1,51 @@
-"""Bad records are skipped without blocking the shard; transient AWS failures are retried, and an alert
-is neither lost nor sent twice whichever step fails."""
+"""Bad records are skipped without blocking the shard; AWS failures, before or after AWS carried a call out,
+are retried without losing an alert; a record that keeps failing is parked alone; and an alert is sent twice
+only in the windows no code can close (SNS accepted it and the answer, or the process, was lost)."""
 
+import base64
 import json
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from faults import ProcessDied
 from helpers import emitted_metrics
 
 
+def _person(email) -> str:
+    value = email["attributes"]["person_id"]
+    return value.get("StringValue", value.get("Value"))
+
+
+def _parked(pipeline) -> list[dict]:
+    queue_url = pipeline.stack.ref("MatchFailureQueue")
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"])["KinesisBatchInfo"] for message in messages]
+
+
+# ---------------------------------------------------------------------- records that are not usable
 def test_every_class_of_malformed_record_is_logged_counted_and_skipped(pipeline, capsys, caplog):
     pipeline.register("maria", "Maria Silva")
     good = pipeline.frame([("maria", 97.0)])
-    missing_fields = {"FaceSearchResponse": []}
-    wrong_types = json.loads(json.dumps(good))
-    wrong_types["FaceSearchResponse"][0]["MatchedFaces"][0]["Similarity"] = "very similar"
-    unknown_shape = {"InputInformation": {"KinesisVideo": {"StreamArn": 42}}}
+
+    def changed(change) -> dict:
+        record = json.loads(json.dumps(good))
+        change(record, record["InputInformation"]["KinesisVideo"], record["FaceSearchResponse"][0]["MatchedFaces"][0])
+        return record
+
+    deep = b'{"InputInformation": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
     event = pipeline.event(
         b"placeholder",  # replaced below: Kinesis itself only hands over base64
         b"\x00\xff not json",
         b'{"truncated": ',
         [1, 2, 3],
-        missing_fields,
-        wrong_types,
-        unknown_shape,
+        {"FaceSearchResponse": []},  # missing fields
+        changed(lambda r, video, match: match.update(Similarity="very similar")),
+        {"InputInformation": {"KinesisVideo": {"StreamArn": 42}}},  # unknown shape
+        changed(lambda r, video, match: match.update(Similarity="97")),  # a number in a string is not a number
+        changed(lambda r, video, match: video.update(ProducerTimestamp=True)),  # a boolean is not a timestamp
+        json.dumps(good).replace('"ServerTimestamp": ', '"ServerTimestamp": NaN, "x": ', 1).encode(),
+        json.dumps(good).replace('"ProducerTimestamp": ', '"ProducerTimestamp": 1e999, "x": ', 1).encode(),
+        deep,  # nested far deeper than any face-search record
         good,  # after all of them, in the same batch: still alerts
     )
     event["Records"][0]["kinesis"]["data"] = "%%% not base64 %%%"
@@ -31,18 +53,21 @@ def test_every_class_of_malformed_record_is_logged_counted_and_skipped(pipeline,
 
     assert response == {"batchItemFailures": []}  # nothing blocks the shard
     assert [e["subject"] for e in pipeline.emails()] == ["Greeter: Maria Silva is at the entrance (97.0%)"]
-    out = capsys.readouterr().out
-    metrics = emitted_metrics(out)
-    assert metrics["MalformedRecords"] == 7
-    assert metrics["RecordsReceived"] == 8
-    logged = [r for r in caplog.records if r.getMessage() == "skipping a malformed record"]
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["MalformedRecords"] == 12
+    assert metrics["RecordsReceived"] == 13
+    logged = [r for r in caplog.records if r.getMessage() == "skipping a record"]
     reasons = [entry.reason for entry in logged]
     assert reasons[0].startswith("not base64")
     assert reasons[1].startswith("not JSON") and reasons[2].startswith("not JSON")
     assert reasons[3] == "unknown shape: a JSON list, not an object"
     assert "InputInformation: Field required" in reasons[4]
-    assert "Similarity" in reasons[5]
+    assert "Similarity" in reasons[5] and "Similarity" in reasons[7]
     assert "StreamArn" in reasons[6]
+    assert "ProducerTimestamp" in reasons[8]
+    assert reasons[9].startswith("not JSON: NaN is not a number")
+    assert "ProducerTimestamp: Input should be a finite number" in reasons[10]
+    assert reasons[11] == "not JSON: nested too deeply"
     assert all(entry.sequence_number for entry in logged)
 
 
@@ -55,19 +80,19 @@ def test_malformed_records_on_the_stream_never_stall_it(pipeline):
     assert len(pipeline.source.invocations) == 1  # delivered once: no retries for a bad record
 
 
+# ---------------------------------------------------------------------- AWS refusing a call
 def test_claim_write_failing_is_retried_and_alerts_once(faults, pipeline):
     pipeline.register("maria", "Maria Silva")
-    faults.fail(
-        "dynamodb.UpdateItem", "ProvisionedThroughputExceededException", times=3
-    )  # all 3 tries the function allows
+    faults.fail("dynamodb.UpdateItem", "ProvisionedThroughputExceededException", times=3)  # all 3 tries allowed
     for _ in range(5):
         pipeline.put(pipeline.frame([("maria", 97.0)]))
     pipeline.source.drain()
     assert len(pipeline.emails()) == 1
-    assert len(pipeline.source.invocations) == 2  # first failed the record, Lambda redelivered it
+    assert pipeline.source.invocations[0].error is not None  # its first record failed: Lambda redelivers
+    assert _parked(pipeline) == []
 
 
-def test_publish_failing_after_the_claim_is_retried_and_alerts_once(faults, pipeline, capsys):
+def test_publish_failing_after_the_claim_releases_it_and_alerts_once(faults, pipeline, capsys):
     pipeline.register("maria", "Maria Silva")
     pipeline.register("joao", "João Costa")
     faults.fail("sns.Publish", "InternalError", times=3, status=500)
@@ -77,33 +102,20 @@ def test_publish_failing_after_the_claim_is_retried_and_alerts_once(faults, pipe
     pipeline.source.drain()
 
     assert sorted(_person(e) for e in pipeline.emails()) == ["joao", "maria"]
-    failures = [i.response["batchItemFailures"] for i in pipeline.source.invocations if i.response]
-    assert failures[0] and failures[-1] == []
+    assert pipeline.source.invocations[0].error is not None
+    assert faults.calls["sns.Publish"] == 5  # a 500 is not retried inside the call (SNS may have taken it)
+    assert _parked(pipeline) == []
 
 
-def test_marking_sent_failing_never_sends_twice_even_when_the_batch_is_redelivered(faults, pipeline, capsys):
+def test_throttled_publish_is_retried_inside_the_call(faults, pipeline):
+    """SNS refusing (throttling) means nothing was sent: retrying at once is safe."""
     pipeline.register("maria", "Maria Silva")
-    pipeline.register("joao", "João Costa")
-    # Maria's alert goes out, then marking it SENT fails; João's publish fails, so the batch (Maria's
-    # record included, as Kinesis redelivers from the first failure) comes back.
-    pipeline.put(pipeline.frame([("joao", 92.0)]))
+    faults.fail("sns.Publish", "Throttling", times=2)
     pipeline.put(pipeline.frame([("maria", 97.0)]))
-
-    original = pipeline.app.visits.mark_sent
-    calls = []
-
-    def mark_sent_failing_once(person_id, alert_id):
-        calls.append(person_id)
-        if len(calls) == 1:
-            faults.fail("dynamodb.UpdateItem", "InternalServerError", times=3, status=500)
-        return original(person_id, alert_id)
-
-    pipeline.app.visits.mark_sent = mark_sent_failing_once
-    faults.fail("sns.Publish", "InternalError", times=3, status=500)  # João's first publish fails
     pipeline.source.drain()
-
-    assert sorted(_person(e) for e in pipeline.emails()) == ["joao", "maria"]
-    assert emitted_metrics(capsys.readouterr().out)["AlertMarkFailures"] == 1
+    assert len(pipeline.emails()) == 1
+    assert faults.calls["sns.Publish"] == 3
+    assert len(pipeline.source.invocations) == 1
 
 
 def test_people_table_unreadable_fails_only_records_that_need_it_and_they_are_retried(faults, pipeline):
@@ -117,48 +129,6 @@ def test_people_table_unreadable_fails_only_records_that_need_it_and_they_are_re
     assert len(pipeline.emails()) == 1
 
 
-def test_records_given_up_on_go_to_the_failure_queue_not_nowhere(faults, pipeline):
-    pipeline.register("maria", "Maria Silva")
-    retries = int(pipeline.source.settings["MaximumRetryAttempts"])
-    faults.fail("sns.Publish", "InternalError", times=3 * (retries + 1), status=500)
-    pipeline.put(pipeline.frame([("maria", 97.0)]))
-    pipeline.source.drain()
-
-    assert pipeline.emails() == []
-    queue_url = pipeline.stack.ref("MatchFailureQueue")
-    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    [message] = messages
-    batch = json.loads(message["Body"])["KinesisBatchInfo"]
-    assert batch["batchSize"] == 1 and batch["streamArn"] == pipeline.source.stream_arn
-
-
-def test_concurrent_alert_in_flight_elsewhere_is_not_duplicated_by_this_container(faults, pipeline, second_container):
-    """Container A claims Maria's visit and its publish fails; container B sees the claim and stays
-    quiet; A's redelivered record then sends the one email."""
-    pipeline.register("maria", "Maria Silva")
-    faults.fail("sns.Publish", "InternalError", times=3, status=500)
-    pipeline.put(pipeline.frame([("maria", 97.0)]))
-    pipeline.source._read()
-    shard, pending = next((s, p) for s, p in pipeline.source._pending.items() if p)
-    first_try = [pipeline.source._lambda_record(shard, pending[0])]
-    with pytest.raises(BatchProcessingError):  # its only record failed: the invocation fails, Lambda retries
-        pipeline.app.lambda_handler({"Records": first_try}, pipeline.source.context)
-    assert pipeline.emails() == []
-
-    other = pipeline.frame([("maria", 98.0)], camera="till")
-    event = pipeline.event(other, camera="till", shard=1)
-    assert second_container.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
-    assert pipeline.emails() == []
-
-    pipeline.source.drain()  # Lambda redelivers A's record
-    assert [_person(e) for e in pipeline.emails()] == ["maria"]
-
-
-def _person(email) -> str:
-    value = email["attributes"]["person_id"]
-    return value.get("StringValue", value.get("Value"))
-
-
 def test_a_failing_video_endpoint_costs_the_link_not_the_email(faults, pipeline, capsys):
     pipeline.register("maria", "Maria Silva")
     faults.fail("kinesis-video-archived-media.GetHLSStreamingSessionURL", "InternalServerError", times=5, status=503)
@@ -170,3 +140,167 @@ def test_a_failing_video_endpoint_costs_the_link_not_the_email(faults, pipeline,
     assert faults.calls["kinesis-video-archived-media.GetHLSStreamingSessionURL"] == 2  # two quick tries, no more
     assert len(pipeline.source.invocations) == 1  # the record succeeded: nothing retried, nothing lost
     assert emitted_metrics(capsys.readouterr().out)["VideoLinkMissing"] == 1
+
+
+def test_a_failed_endpoint_lookup_is_remembered_for_a_while(faults, pipeline):
+    for person in ("maria", "joao", "ana"):
+        pipeline.register(person, person.title())
+    faults.fail("kinesis-video.GetDataEndpoint", "InternalServerError", times=2, status=500)  # both quick tries
+    for person in ("maria", "joao"):
+        pipeline.put(pipeline.frame([(person, 97.0)]))
+        pipeline.source.drain()
+        pipeline.clock.advance(60)
+    assert faults.calls["kinesis-video.GetDataEndpoint"] == 2  # one lookup (two tries), not one per alert
+    pipeline.clock.advance(300)
+    pipeline.put(pipeline.frame([("ana", 97.0)]))
+    pipeline.source.drain()
+    assert faults.calls["kinesis-video.GetDataEndpoint"] == 3  # asked again after five minutes, and it answers
+    assert ["No video link" in e["message"] for e in pipeline.emails()] == [True, True, False]
+
+
+# ---------------------------------------------------------------------- a record that keeps failing
+def test_a_record_that_keeps_failing_is_parked_alone(faults, pipeline):
+    """SNS refuses every email about one person: that record alone reaches the failure queue, after Lambda
+    bisected the batch down to it; every visitor around it in the same batches is greeted."""
+    people = [f"visitor-{n:02d}" for n in range(12)]
+    for person in [*people, "refused"]:
+        pipeline.register(person, person.title())
+    faults.fail("sns.Publish", "InvalidParameter", times=1000, when="refused")
+    for n, person in enumerate(people):
+        pipeline.put(pipeline.frame())  # empty frames between them
+        pipeline.put(pipeline.frame([(person, 97.0)]))
+        if n == 5:
+            pipeline.put(pipeline.frame([("refused", 97.0)]))
+    pipeline.source.drain()
+
+    assert sorted(_person(e) for e in pipeline.emails()) == people
+    [parked] = _parked(pipeline)
+    assert parked["batchSize"] == 1
+    assert parked["startSequenceNumber"] == parked["endSequenceNumber"]
+
+
+def test_a_refused_email_does_not_silence_the_person_for_the_cooldown(faults, pipeline):
+    pipeline.register("maria", "Maria Silva")
+    retries = int(pipeline.source.settings["MaximumRetryAttempts"])
+    faults.fail("sns.Publish", "InternalError", times=retries + 1, status=500)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    [parked] = _parked(pipeline)
+    assert parked["batchSize"] == 1 and parked["streamArn"] == pipeline.source.stream_arn
+
+    pipeline.clock.advance(10)  # she is still at the door: the released claim lets this record alert
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.source.drain()
+    assert len(pipeline.emails()) == 1
+
+
+# ---------------------------------------------------------------------- answers lost, processes dying
+def test_a_claim_whose_answer_was_lost_is_retried_by_the_same_alert(faults, pipeline):
+    pipeline.register("maria", "Maria Silva")
+    faults.lose_answer("dynamodb.UpdateItem", when='"PENDING"')  # the claim landed; its answer did not
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.source.drain()
+    assert len(pipeline.emails()) == 1
+    assert faults.injected["dynamodb.UpdateItem"] == 1
+
+
+def test_mark_sent_lost_then_a_batch_mate_failing_in_a_fresh_container_sends_nothing_twice(faults, pipeline):
+    """Maria's email goes out and recording it fails (answers lost, then refused); João's publish fails after
+    her, so Lambda redelivers from João's record, in a new execution environment. Maria's record is not
+    redelivered: it came before the failure, and nothing after a failure is attempted."""
+    pipeline.register("maria", "Maria Silva")
+    pipeline.register("joao", "João Costa")
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.put(pipeline.frame([("joao", 92.0)]))
+    faults.lose_answer("dynamodb.UpdateItem", when='"SENT"')
+    faults.fail("dynamodb.UpdateItem", "InternalServerError", times=2, status=500, when='"SENT"')
+    faults.fail("sns.Publish", "InternalError", status=500, when="joao")
+
+    pipeline.source.after_failure = pipeline.recycle
+    pipeline.source.drain()
+
+    assert sorted(_person(e) for e in pipeline.emails()) == ["joao", "maria"]
+    assert pipeline.source.invocations[0].response["batchItemFailures"]  # João's record, retried
+
+
+def test_a_process_dying_after_the_claim_leaves_the_visit_to_its_own_retry(faults, pipeline, second_container):
+    """Container A claims Maria's visit and dies before publishing. Container B (another shard) sees the claim
+    in flight and stays quiet; A's record, redelivered to a new container, sends the one email."""
+    pipeline.register("maria", "Maria Silva")
+    faults.die("sns.Publish", after_aws_did_it=False)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    with pytest.raises(ProcessDied):
+        pipeline.source.drain()
+
+    other = pipeline.frame([("maria", 98.0)], camera="till")
+    event = pipeline.event(other, camera="till", shard=1)
+    assert second_container.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
+    assert pipeline.emails() == []
+
+    pipeline.recycle()
+    pipeline.source.drain()  # Lambda redelivers A's record
+    assert [_person(e) for e in pipeline.emails()] == ["maria"]
+
+
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over_later(faults, pipeline, second_container):
+    pipeline.register("maria", "Maria Silva")
+    faults.die("sns.Publish", after_aws_did_it=False)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    with pytest.raises(ProcessDied):
+        pipeline.source.drain()  # and its record never comes back (say it aged out)
+
+    pipeline.clock.advance(301)  # she is still there five minutes later, at the till
+    event = pipeline.event(pipeline.frame([("maria", 98.0)], camera="till"), camera="till", shard=1)
+    assert second_container.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
+    assert [_person(e) for e in pipeline.emails()] == ["maria"]
+
+
+@pytest.mark.parametrize("how", ["answer lost", "process died"])
+def test_sns_accepting_and_the_news_being_lost_is_the_one_duplicate(faults, pipeline, how):
+    """The windows no code can close: SNS took the email, and the answer (or the process) was lost before
+    the visit was recorded as sent. Email can't be de-duplicated, so the retry sends it once more."""
+    pipeline.register("maria", "Maria Silva")
+    if how == "answer lost":
+        faults.lose_answer("sns.Publish")
+        pipeline.put(pipeline.frame([("maria", 97.0)]))
+        pipeline.source.drain()
+    else:
+        faults.die("sns.Publish", after_aws_did_it=True)
+        pipeline.put(pipeline.frame([("maria", 97.0)]))
+        with pytest.raises(ProcessDied):
+            pipeline.source.drain()
+        pipeline.recycle()
+        pipeline.source.drain()
+    assert [_person(e) for e in pipeline.emails()] == ["maria", "maria"]
+    assert faults.calls["sns.Publish"] == 2  # exactly one more: no retry inside the call
+
+
+def test_a_fresh_container_does_not_resend_an_alert_recorded_as_sent(pipeline):
+    """The same record delivered again (a replay, a container recycled mid-batch): the visit is SENT for its alert."""
+    pipeline.register("maria", "Maria Silva")
+    event = pipeline.event(pipeline.frame([("maria", 97.0)]))
+    pipeline.app.lambda_handler(event, pipeline.source.context)
+    pipeline.recycle()
+    pipeline.app.lambda_handler(event, pipeline.source.context)
+    assert len(pipeline.emails()) == 1
+
+
+def test_two_containers_on_two_shards_under_lost_answers_send_one_email(faults, pipeline, second_container):
+    pipeline.register("maria", "Maria Silva")
+    faults.lose_answer("dynamodb.UpdateItem", times=2)
+    faults.lose_answer("dynamodb.BatchGetItem")
+    events = [
+        pipeline.event(pipeline.frame([("maria", 97.0)], camera=camera), camera=camera, shard=shard)
+        for shard, camera in enumerate(("entrance", "till"))
+    ]
+    first = pipeline.app.lambda_handler(events[0], pipeline.source.context)
+    second = second_container.app.lambda_handler(events[1], pipeline.source.context)
+    assert first == second == {"batchItemFailures": []}
+    assert len(pipeline.emails()) == 1
+
+
+def test_undecodable_data_is_never_retried(pipeline):
+    event = pipeline.event(b"x")
+    event["Records"][0]["kinesis"]["data"] = base64.b64encode(b"\xff" * 10).decode()
+    assert pipeline.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}

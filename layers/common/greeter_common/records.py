@@ -3,14 +3,22 @@
 Both detection modes produce it (the stream processor natively; the frame-search function by
 building it), and the match function consumes it, so this module is the contract between them.
 Field names follow Rekognition's output exactly (as in the stream processor records AWS documents).
-Unknown extra fields are ignored, so a record from a newer Rekognition still parses.
+Unknown extra fields are ignored, so a record from a newer Rekognition still parses. Types are strict and
+numbers finite: "97" is not a similarity, `true` is not a timestamp, NaN and Infinity are not numbers.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, allow_inf_nan=False)
+
+
+# Rekognition's own limits: an ExternalImageId is 1-255 of [a-zA-Z0-9_.\-:]; an ARN at most 1024 characters.
+PersonId = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.\-:]{1,255}$")]
+Arn = Annotated[str, StringConstraints(max_length=1024)]
 
 
 class Box(_Shape):
@@ -47,7 +55,7 @@ class DetectedFace(_Shape):
 
 class CollectionFace(_Shape):
     FaceId: str
-    ExternalImageId: str | None = None
+    ExternalImageId: PersonId | None = None
     ImageId: str | None = None
     Confidence: float | None = None
     BoundingBox: Box | None = None
@@ -67,11 +75,15 @@ class FaceSearchResult(_Shape):
 
 
 class KinesisVideo(_Shape):
-    StreamArn: str
+    """Where and when the frame was filmed. Timestamps are epoch seconds: `ServerTimestamp` is AWS's clock (when
+    Kinesis Video received the fragment; in FrameSearch mode, when S3 stored the crop), `ProducerTimestamp`
+    the camera's own clock (which may be wrong), `FrameOffsetInSeconds` the frame's place in its fragment."""
+
+    StreamArn: Arn
     FragmentNumber: str | None = None
     ServerTimestamp: float | None = None
     ProducerTimestamp: float
-    FrameOffsetInSeconds: float = 0.0
+    FrameOffsetInSeconds: float = Field(default=0.0, ge=0, le=3600)
 
     @property
     def stream_name(self) -> str:
@@ -79,9 +91,14 @@ class KinesisVideo(_Shape):
         return self.StreamArn.split(":stream/", 1)[-1].split("/", 1)[0]
 
     @property
-    def frame_timestamp(self) -> float:
-        """When the frame was filmed, in epoch seconds (producer clock)."""
+    def producer_frame_time(self) -> float:
+        """When the frame was filmed by the camera's clock, epoch seconds."""
         return self.ProducerTimestamp + self.FrameOffsetInSeconds
+
+    @property
+    def server_frame_time(self) -> float | None:
+        """When the frame was filmed by AWS's clock (None when the record carries no server timestamp)."""
+        return None if self.ServerTimestamp is None else self.ServerTimestamp + self.FrameOffsetInSeconds
 
 
 class InputInformation(_Shape):

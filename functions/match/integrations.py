@@ -1,0 +1,294 @@
+"""The AWS side of the match function: the people table, the visits table, the alerts topic, Kinesis Video's
+playback links and the snapshots bucket. One small class per service; the decisions are in greeting.py."""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from alert_email import Alert
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from greeter_common.observability import logger, tracer
+from greeter_common.people import Person
+from greeter_common.visit_history import VisitHistory
+from greeting import Claim, ClaimResult, PeopleUnavailable
+from pydantic import ValidationError
+from sightings import Sighting
+
+_BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem takes at most 100 keys
+_MAX_ROUNDS = 5  # rounds for UnprocessedKeys before giving up (the records are then retried)
+
+
+class DynamoDBPeople:
+    """The registered people, read in one BatchGetItem per batch of records."""
+
+    def __init__(self, dynamodb_resource, table_name: str):
+        self._dynamodb = dynamodb_resource
+        self._table = table_name
+
+    @tracer.capture_method
+    def fetch(self, person_ids: set[str]) -> dict[str, Person]:
+        """The registered people among `person_ids`; an id with no (valid) row, or one being erased, is absent."""
+        people: dict[str, Person] = {}
+        ids = sorted(person_ids)
+        for start in range(0, len(ids), _BATCH_GET_LIMIT):
+            request = {self._table: {"Keys": [{"person_id": pid} for pid in ids[start : start + _BATCH_GET_LIMIT]]}}
+            for round_number in range(_MAX_ROUNDS):
+                if round_number:
+                    time.sleep(0.05 * 2**round_number)  # DynamoDB asks for backoff before retrying unprocessed keys
+                response = self._dynamodb.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table, []):
+                    if "erasure_started_at" in item:
+                        continue  # being erased: gone for every reader from the moment erasure starts
+                    try:
+                        people[item["person_id"]] = Person.model_validate(item)
+                    except ValidationError as error:
+                        # Which fields and why, never their values: a row holds a name, notes, an email address.
+                        logger.error(
+                            "people row has an unexpected shape",
+                            person_id=item.get("person_id"),
+                            problems=[f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in error.errors()],
+                        )
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise PeopleUnavailable(f"DynamoDB left {len(request[self._table]['Keys'])} keys unprocessed")
+        return people
+
+
+class DynamoDBVisits:
+    """VisitsTable: one item per person, their current (or last) visit.
+
+    person_id, alert_id (the Kinesis record + person that claimed the visit), alert_status (PENDING while its
+    email goes out, SENT once it is out, RELEASED when it could not go out), camera, first_seen, last_seen
+    (the last recorded sighting, AWS's clock), claimed_at (the function's clock), expires_at (TTL).
+    """
+
+    def __init__(self, dynamodb_resource, table_name: str):
+        self._table = dynamodb_resource.Table(table_name)
+
+    @tracer.capture_method
+    def claim(
+        self,
+        person_id: str,
+        alert_id: str,
+        camera: str,
+        seen_at: float,
+        over_before: float,
+        expires_at: int,
+        abandoned_before: float,
+        now: float,
+    ) -> ClaimResult:
+        """Open a new visit for this alert, if the last one is over, or this alert's own claim is pending (a retry),
+        or a pending claim was abandoned by an invocation that died."""
+        try:
+            self._table.update_item(
+                Key={"person_id": person_id},
+                UpdateExpression=(
+                    "SET alert_id = :alert, alert_status = :pending, camera = :camera, first_seen = :seen,"
+                    " last_seen = :seen, claimed_at = :now, expires_at = :expires"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(person_id) OR last_seen <= :over_before"
+                    " OR (alert_status = :pending AND (alert_id = :alert OR claimed_at < :abandoned))"
+                ),
+                ExpressionAttributeValues={
+                    ":alert": alert_id,
+                    ":pending": "PENDING",
+                    ":camera": camera,
+                    ":seen": _number(seen_at),
+                    ":now": _number(now),
+                    ":over_before": _number(over_before),
+                    ":abandoned": _number(abandoned_before),
+                    ":expires": expires_at,
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            holder = error.response.get("Item", {})
+            last_seen = float(holder.get("last_seen", {}).get("N", seen_at))
+            sent = holder.get("alert_status", {}).get("S") == "SENT"
+            return ClaimResult(Claim.OPEN if sent else Claim.IN_FLIGHT, last_seen)
+        return ClaimResult(Claim.WON, seen_at)
+
+    @tracer.capture_method
+    def release(self, person_id: str, alert_id: str) -> None:
+        """This alert's email could not go out: the visit is over for everyone, so its retry or any later record
+        may claim it again."""
+        try:
+            self._table.update_item(
+                Key={"person_id": person_id},
+                UpdateExpression="SET alert_status = :released, last_seen = :never",
+                ConditionExpression="alert_id = :alert AND alert_status = :pending",
+                ExpressionAttributeValues={
+                    ":released": "RELEASED",
+                    ":never": 0,
+                    ":alert": alert_id,
+                    ":pending": "PENDING",
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    @tracer.capture_method
+    def mark_sent(self, person_id: str, alert_id: str) -> None:
+        self._table.update_item(
+            Key={"person_id": person_id},
+            UpdateExpression="SET alert_status = :sent",
+            ConditionExpression="alert_id = :alert",
+            ExpressionAttributeValues={":sent": "SENT", ":alert": alert_id},
+        )
+
+    @tracer.capture_method
+    def extend(self, person_id: str, seen_at: float, expires_at: int) -> float | None:
+        """The person is still here: record a later sighting of their open visit; returns its first sighting."""
+        try:
+            answer = self._table.update_item(
+                Key={"person_id": person_id},
+                UpdateExpression="SET last_seen = :seen, expires_at = :expires",
+                ConditionExpression="attribute_exists(person_id) AND last_seen < :seen AND alert_status <> :released",
+                ExpressionAttributeValues={":seen": _number(seen_at), ":expires": expires_at, ":released": "RELEASED"},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return None
+        first_seen = answer.get("Attributes", {}).get("first_seen")
+        return float(first_seen) if first_seen is not None else None
+
+
+class DynamoDBVisitHistory:
+    """The visit history (greeter_common.visit_history) as a visit listener: one write when a visit opens, one
+    each time it is extended."""
+
+    def __init__(self, history: VisitHistory, clock: Callable[[], float]):
+        self._history, self._clock = history, clock
+
+    @tracer.capture_method
+    def visit_opened(self, person: Person, sighting: Sighting, alert: Alert) -> None:
+        self._history.opened(person.person_id, sighting.seen_at, sighting.camera, alerted_at=self._clock())
+
+    @tracer.capture_method
+    def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None:
+        self._history.seen_again(person_id, first_seen, last_seen, cameras)
+
+
+def _number(seconds: float) -> Decimal:
+    return Decimal(str(round(seconds, 3)))
+
+
+# Throttling and connections that never reached SNS are safe to retry at once. A timeout or a 5xx is not:
+# SNS may have accepted the message, and an email can't be taken back. Those fail the record instead.
+_PUBLISH_ATTEMPTS = 3
+_REFUSED = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "KMSThrottlingException"}
+
+
+class SnsAlerts:
+    def __init__(self, sns, topic_arn: str, sleep: Callable[[float], None] = time.sleep):
+        self._sns = sns  # a client with botocore's own retries off (see app.py)
+        self._topic = topic_arn
+        self._sleep = sleep
+
+    @tracer.capture_method
+    def publish(self, alert: Alert) -> None:
+        for attempt in range(1, _PUBLISH_ATTEMPTS + 1):
+            try:
+                self._sns.publish(
+                    TopicArn=self._topic,
+                    Subject=alert.subject,
+                    Message=alert.message,
+                    MessageAttributes=alert.attributes,
+                )
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in _REFUSED or attempt == _PUBLISH_ATTEMPTS:
+                    raise
+            except (EndpointConnectionError, ConnectTimeoutError):
+                if attempt == _PUBLISH_ATTEMPTS:
+                    raise
+            self._sleep(0.1 * 2**attempt)
+
+
+# The link is a nicety: a slow Kinesis Video endpoint must cost the email seconds, never the function's timeout.
+_QUICK = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})
+_HLS_MAX_SECONDS = 43_200  # GetHLSStreamingSessionURL's longest session: 12 hours
+_CLIP_BEFORE, _CLIP_AFTER = 10, 50  # seconds of video around the moment
+_ENDPOINT_RETRY_SECONDS = 300  # a stream whose endpoint lookup failed is not asked again for this long
+
+
+class KinesisVideoLinks:
+    """On-demand HLS sessions around a moment, by AWS's clock (SERVER_TIMESTAMP, right even when the camera's
+    clock is wrong). Endpoints are remembered per stream, and so is a failed lookup, for a while."""
+
+    def __init__(self, session, link_hours: float, clock: Callable[[], float] = time.time):
+        self._session = session
+        self._kinesisvideo = session.client("kinesisvideo", config=_QUICK)
+        self._archived_media: dict[str, object] = {}
+        self._failed_at: dict[str, float] = {}
+        self._clock = clock
+        self.seconds = int(min(link_hours * 3600, _HLS_MAX_SECONDS))
+
+    def _client_for(self, stream_arn: str):
+        if stream_arn not in self._archived_media:
+            failed_at = self._failed_at.get(stream_arn)
+            if failed_at is not None and self._clock() - failed_at < _ENDPOINT_RETRY_SECONDS:
+                return None
+            try:
+                endpoint = self._kinesisvideo.get_data_endpoint(
+                    StreamARN=stream_arn, APIName="GET_HLS_STREAMING_SESSION_URL"
+                )["DataEndpoint"]
+            except (ClientError, BotoCoreError) as error:
+                self._failed_at[stream_arn] = self._clock()
+                logger.warning("no video endpoint for the stream", stream_arn=stream_arn, error=type(error).__name__)
+                return None
+            self._archived_media[stream_arn] = self._session.client(
+                "kinesis-video-archived-media", endpoint_url=endpoint, config=_QUICK
+            )
+        return self._archived_media[stream_arn]
+
+    @tracer.capture_method
+    def around(self, stream_arn: str, moment: float) -> str | None:
+        """A link to the video around `moment`, or None when there is none (no video, retention, errors)."""
+        client = self._client_for(stream_arn)
+        if client is None:
+            return None
+        try:
+            return client.get_hls_streaming_session_url(
+                StreamARN=stream_arn,
+                PlaybackMode="ON_DEMAND",
+                HLSFragmentSelector={
+                    "FragmentSelectorType": "SERVER_TIMESTAMP",
+                    "TimestampRange": {
+                        "StartTimestamp": datetime.fromtimestamp(moment - _CLIP_BEFORE, UTC),
+                        "EndTimestamp": datetime.fromtimestamp(moment + _CLIP_AFTER, UTC),
+                    },
+                },
+                ContainerFormat="FRAGMENTED_MP4",
+                DisplayFragmentTimestamp="ALWAYS",
+                Expires=self.seconds,
+            )["HLSStreamingSessionURL"]
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("no video link for the alert", stream_arn=stream_arn, error=type(error).__name__)
+            return None
+
+
+_SNAPSHOT_LINK_SECONDS = 3600
+
+
+class S3SnapshotLinks:
+    """Presigned links to the kept face crops (no AWS call: signed locally)."""
+
+    def __init__(self, s3, bucket: str):
+        self._s3 = s3
+        self._bucket = bucket
+
+    def link(self, key: str) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=_SNAPSHOT_LINK_SECONDS
+        )
