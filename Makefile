@@ -5,14 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # Debian packages the tests need: GStreamer (the camera pipeline smoke test), shellcheck (the Pi installer),
-# GStreamer's introspection data and what PyGObject (requirements-dev.txt) needs to build from source.
+# GStreamer's introspection data and what PyGObject (requirements-dev.txt) needs to build from source;
+# Chromium and Node.js for the staff app (Playwright drives Debian's chromium: its own browser download is not
+# used; npm installs the app's build tools from staff-app/package-lock.json).
 SYSTEM_PACKAGES := gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav shellcheck \
-	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config
+	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config \
+	chromium nodejs
 
-.PHONY: setup system-packages test lint build demo local bench env-json clean
+.PHONY: setup system-packages staff-app test lint build demo local bench env-json clean
 
-setup: system-packages $(BIN)/pytest ## Install everything the tests, linters, demo and benchmarks need.
+setup: system-packages $(BIN)/pytest staff-app ## Install everything the tests, linters, demo and benchmarks need.
+
+staff-app: ## The staff app: its npm dependencies (exactly the lock file's) and its bundle in staff-app/dist/.
+	@# Debian's nodejs comes without npm (NodeSource's includes it): add Debian's npm only where it is missing.
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; }
+	cd staff-app && npm ci --no-audit --no-fund && npm run build
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
@@ -58,10 +67,11 @@ bench: ## The benchmarks, each measuring side by side in one run (figures to std
 	$(BIN)/python -m bench.monthly_bill
 	$(BIN)/python -m bench.visit_history
 	$(BIN)/python -m bench.local_runtime
+	$(BIN)/python -m bench.staff_app
 
 STACK ?= greeter
 env-json: ## env.json for `sam local invoke --env-vars env.json`, from the deployed stack (STACK=greeter REGION=...).
 	$(BIN)/python tools/env_json.py --stack $(STACK) $(if $(REGION),--region $(REGION))
 
-clean: ## Remove the venv, build output and the local runtime's state (people registered in make local) and emails.
-	rm -rf $(VENV) .aws-sam .pytest_cache local-state local-output
+clean: ## Remove the venv, build output, the staff app's build, test screenshots and the local runtime's state and emails.
+	rm -rf $(VENV) .aws-sam .pytest_cache local-state local-output staff-app/node_modules staff-app/dist test-results

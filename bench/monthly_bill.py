@@ -113,6 +113,8 @@ FUNCTION_USAGE: dict[str, FunctionUsage] = {
     "StoreHoursFunction": FunctionUsage(_store_hours_runs, seconds=0.1, log_bytes=1000),
     # One run a minute for the whole store: one S3 read (or Kinesis Video metric read) per camera.
     "CameraWatchFunction": FunctionUsage(_watch_runs, seconds=0.15, log_bytes=600),
+    # Runs once per deploy (uploads the staff app): a couple of deploys a month at most.
+    "StaffAppSiteFunction": FunctionUsage(lambda s, a: 2, seconds=5.0, log_bytes=2000),
 }
 
 # Resource types that cost nothing by themselves (what they do is billed where it happens).

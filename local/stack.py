@@ -436,6 +436,31 @@ def _create_placeholder(stack: Stack, logical_id: str, properties: dict) -> tupl
     return name, {"Arn": _arn("placeholder", name), "Name": name}
 
 
+def _create_event_api(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """An AppSync Events API: moto has none, so its endpoints are the running stand-in's
+    (local/appsync_events.py), else AWS-shaped names nothing connects to."""
+    from . import appsync_events
+
+    api_id = uuid.uuid4().hex[:26]
+    fake = appsync_events.running
+    http = fake.http_host if fake else f"{api_id}.appsync-api.{REGION}.amazonaws.com"
+    realtime = fake.realtime_host if fake else f"{api_id}.appsync-realtime-api.{REGION}.amazonaws.com"
+    arn = _arn("appsync", f"apis/{api_id}")
+    return api_id, {"ApiId": api_id, "ApiArn": arn, "Dns.Http": http, "Dns.Realtime": realtime}
+
+
+def _create_channel_namespace(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    arn = _arn("appsync", f"apis/{properties['ApiId']}/channelNamespace/{properties['Name']}")
+    return arn, {"Name": properties["Name"], "ChannelNamespaceArn": arn}
+
+
+def _create_cloudfront(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
+    """CloudFront (distribution, origin access control, headers policy): nothing local serves through it; its ids
+    and domain name are AWS-shaped so the template's references resolve."""
+    resource_id = "E" + uuid.uuid4().hex[:13].upper()
+    return resource_id, {"Id": resource_id, "DomainName": f"d{uuid.uuid4().hex[:13]}.cloudfront.net"}
+
+
 def _create_table(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
     name = properties.get("TableName", stack.physical_name(logical_id))
     args = {k: properties[k] for k in ("KeySchema", "AttributeDefinitions", "BillingMode") if k in properties}
@@ -514,7 +539,11 @@ def _create_bucket(stack: Stack, logical_id: str, properties: dict) -> tuple[Any
         s3.put_bucket_notification_configuration(
             Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-    return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+    return name, {
+        "Arn": f"arn:aws:s3:::{name}",
+        "DomainName": f"{name}.s3.amazonaws.com",
+        "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+    }
 
 
 def _create_collection(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
@@ -562,7 +591,13 @@ def _create_user_pool(stack: Stack, logical_id: str, properties: dict) -> tuple[
 
 
 def _create_user_pool_client(stack: Stack, logical_id: str, properties: dict) -> tuple[Any, dict]:
-    keys = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "EnableTokenRevocation")
+    keys = (
+        "GenerateSecret",
+        "ExplicitAuthFlows",
+        "ReadAttributes",
+        "PreventUserExistenceErrors",
+        "EnableTokenRevocation",
+    )
     client = stack.client("cognito-idp").create_user_pool_client(
         UserPoolId=properties["UserPoolId"],
         ClientName=properties.get("ClientName", logical_id),
@@ -729,6 +764,11 @@ def _create_alarm(stack: Stack, logical_id: str, properties: dict) -> tuple[Any,
 _CREATORS = {
     "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::DynamoDB::Table": _create_table,
+    "AWS::AppSync::Api": _create_event_api,
+    "AWS::CloudFront::Distribution": _create_cloudfront,
+    "AWS::CloudFront::OriginAccessControl": _create_cloudfront,
+    "AWS::CloudFront::ResponseHeadersPolicy": _create_cloudfront,
+    "AWS::AppSync::ChannelNamespace": _create_channel_namespace,
     "AWS::SNS::Topic": _create_topic,
     "AWS::SNS::Subscription": _create_subscription,
     "AWS::SQS::Queue": _create_queue,

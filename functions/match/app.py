@@ -12,6 +12,7 @@ import boto3
 from alert_email import EmailSettings
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from botocore.config import Config
+from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import load_settings
 from greeter_common.visit_history import VisitHistory
@@ -23,6 +24,7 @@ from integrations import (
     KinesisVideoLinks,
     S3SnapshotLinks,
     SnsAlerts,
+    TabletArrivals,
 )
 from pydantic import BaseModel, Field, field_validator
 from sightings import Cameras
@@ -42,6 +44,8 @@ class Settings(BaseModel):
     store_name: str
     store_time_zone: str
     snapshots_bucket: str = ""
+    # The staff tablets' arrivals channel (AppSync Events HTTP endpoint); empty: no tablets are told.
+    arrivals_http_endpoint: str = ""
 
     @field_validator("camera_names", mode="before")
     @classmethod
@@ -91,7 +95,11 @@ greeter = Greeter(
                 settings.visit_retention_days,
             ),
             clock=lambda: now(),
-        )
+        ),
+        # After the history: a tablet catching up (GET /visits/now) finds the visit it was told of.
+        TabletArrivals(
+            ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
+        ),
     ],
 )
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)

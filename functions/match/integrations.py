@@ -9,9 +9,10 @@ from decimal import Decimal
 from alert_email import Alert
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from greeter_common.arrivals import ArrivalPublisher, arrival_event
 from greeter_common.observability import logger, tracer
 from greeter_common.people import Person
-from greeter_common.visit_history import VisitHistory
+from greeter_common.visit_history import VisitHistory, iso
 from greeting import Claim, ClaimResult, PeopleUnavailable
 from pydantic import ValidationError
 from sightings import Sighting
@@ -176,6 +177,34 @@ class DynamoDBVisitHistory:
     @tracer.capture_method
     def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None:
         self._history.seen_again(person_id, first_seen, last_seen, cameras)
+
+
+class TabletArrivals:
+    """The staff tablets as a visit listener: each visit's arrival is published on the arrivals channel (AppSync
+    Events), with the visit history's id for the visit so "I'm on it" finds it. The publisher never raises and
+    counts its failures (ArrivalPublishFailed): a tablet missing a card never costs the email a retry."""
+
+    def __init__(self, publisher: ArrivalPublisher):
+        self._publisher = publisher
+
+    @tracer.capture_method
+    def visit_opened(self, person: Person, sighting: Sighting, alert: Alert) -> None:
+        self._publisher.publish(
+            [
+                arrival_event(
+                    visit_id=iso(sighting.seen_at),
+                    person_id=person.person_id,
+                    name=person.name,
+                    notes=person.notes,
+                    camera=sighting.camera,
+                    seen_at=sighting.seen_at,
+                    similarity=sighting.similarity,
+                )
+            ]
+        )
+
+    def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None:
+        """A visit going on is no news to the tablets: the card is up."""
 
 
 def _number(seconds: float) -> Decimal:

@@ -20,3 +20,5 @@ class Settings(BaseModel):
     store_time_zone: str
     alert_cooldown_minutes: int = Field(ge=1)
     photo_link_seconds: int = Field(default=300, ge=30, le=3600)
+    # The arrivals channel's HTTP endpoint (AppSync Events); "I'm on it" is published there.
+    arrivals_http_endpoint: str = ""

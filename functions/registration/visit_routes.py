@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from routes import _audit as audit
 from routes import _staff as staff_identity
 from routes import answer, refusals
-from wiring import people_names, settings, visit_history
+from wiring import arrivals, people_names, settings, visit_history
 
 router = APIGatewayRouter()
 
@@ -228,4 +228,17 @@ def acknowledge(request: Acknowledgement) -> VisitView:
     if not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
         raise VisitNotFound("no such visit")
     audit(staff, "acknowledge_visit", str(request.person_id))
-    return _views([visit_history.visit(str(request.person_id), request.visit_id)], now)[0]
+    view = _views([visit_history.visit(str(request.person_id), request.visit_id)], now)[0]
+    # Every tablet shows who is on it (the first to say so), through the arrivals channel; best effort.
+    arrivals.publish(
+        [
+            {
+                "type": "ack",
+                "visit_id": view.visit_id,
+                "person_id": view.person_id,
+                "by": view.acknowledged_by,
+                "at": view.acknowledged_at,
+            }
+        ]
+    )
+    return view

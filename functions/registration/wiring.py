@@ -9,6 +9,7 @@ from collection import FaceCollection
 from directory import Directory
 from enrolment import Enrolment
 from erasure import Erasure
+from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.settings import load_settings
 from greeter_common.visit_history import VisitHistory
 from people_store import PeopleNames, PeopleStore
@@ -53,6 +54,10 @@ _snapshots = (
 )
 erasure = Erasure(_collection, _photos, _people, visit_history, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
+
+# "I'm on it" is told to every tablet on the arrivals channel (best effort: the visit history has it anyway).
+_session = boto3.session.Session()
+arrivals = ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
 # A retried request (same Idempotency-Key header, or the same body when there is none) gets the first

@@ -81,6 +81,14 @@ def test_the_function_may_touch_exactly_its_own_resources(stack):
         "Action": "dynamodb:DeleteItem",
         "Resource": stack.get_att("VisitsTable", "Arn"),
     }
+    # "I'm on it" is published to the tablets on the arrivals channel, and nowhere else.
+    arrivals = stack.get_att("ArrivalsNamespace", "ChannelNamespaceArn")
+    assert statements["PublishAcknowledgements"] == {
+        "Sid": "PublishAcknowledgements",
+        "Effect": "Allow",
+        "Action": "appsync:EventPublish",
+        "Resource": arrivals,
+    }
     assert statements["AppendErasureAudit"]["Action"] == "dynamodb:PutItem"  # append-only: no update, no delete
     assert statements["Photos"]["Resource"] == f"arn:aws:s3:::{stack.ref('PhotosBucket')}/people/*"
     actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
