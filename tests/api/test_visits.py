@@ -1,7 +1,6 @@
 """ "I'm on it" reaches every tablet: the acknowledgement the visit history records is published on the arrivals
 channel (AppSync Events stand-in); a channel that cannot be reached never fails the tap, it is counted."""
 
-import sys
 import time
 from zoneinfo import ZoneInfo
 
@@ -12,9 +11,11 @@ from greeter_common.arrivals import CHANNEL
 from greeter_common.visit_history import VisitHistory, iso
 
 
-def _publisher():
-    """The warm function's arrival publisher (its composition root is the `wiring` module)."""
-    return sys.modules["wiring"].arrivals
+def _publisher(api):
+    """The warm function's arrival publisher, as its "I'm on it" route sees it."""
+    routes = api.module.visit_router._routes.values()
+    functions = [route if callable(route) else route[0] for route in routes]
+    return next(f for f in functions if f.__name__ == "acknowledge").__globals__["arrivals"]
 
 
 @pytest.fixture
@@ -27,12 +28,12 @@ def open_visit(api, photos) -> dict:
 
 
 def test_im_on_it_is_published_to_every_tablet(api, open_visit, monkeypatch):
-    credentials = _publisher().credentials.get_frozen_credentials()  # the function's (moto's fake) credentials
+    credentials = _publisher(api).credentials.get_frozen_credentials()  # the function's (moto's fake) credentials
     events = FakeAppSyncEvents(
         region="eu-west-1", secrets={credentials.access_key: credentials.secret_key}, authorize=lambda token: None
     ).start()
     try:
-        monkeypatch.setattr(_publisher(), "http_endpoint", events.http_endpoint)  # plain HTTP on 127.0.0.1
+        monkeypatch.setattr(_publisher(api), "http_endpoint", events.http_endpoint)  # plain HTTP on 127.0.0.1
         reply = api.call("acknowledge-visit", body=open_visit)
         assert reply.status == 200
         claims = api.event("acknowledge-visit")["requestContext"]["authorizer"]["claims"] | {"email": "rui@example.com"}
@@ -51,7 +52,7 @@ def test_im_on_it_is_published_to_every_tablet(api, open_visit, monkeypatch):
 
 
 def test_an_unreachable_channel_never_fails_the_tap(api, open_visit, metrics_emitted, monkeypatch):
-    monkeypatch.setattr(_publisher(), "http_endpoint", "http://127.0.0.1:9/event")  # nothing listens there
+    monkeypatch.setattr(_publisher(api), "http_endpoint", "http://127.0.0.1:9/event")  # nothing listens there
     reply = api.call("acknowledge-visit", body=open_visit)
     assert reply.status == 200 and reply.body["acknowledged_by"] == "maria@example.com"
     assert metrics_emitted().get("ArrivalPublishFailed") == 1

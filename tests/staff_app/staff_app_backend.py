@@ -10,7 +10,6 @@ control routes live under /_test/: reset to a fresh stack, create a staff accoun
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import mimetypes
 import os
@@ -94,14 +93,6 @@ def _without_nulls(value):
     return value
 
 
-def _match_module(name: str):
-    """A module of the match function, imported from its file (its folder is not on this process's path)."""
-    spec = importlib.util.spec_from_file_location(f"match_{name}", ROOT / "functions" / "match" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Backend:
     """The stack on moto and the registration function, loaded with the template's environment."""
 
@@ -126,7 +117,7 @@ class Backend:
         self.publisher = ArrivalPublisher(
             environment["ARRIVALS_HTTP_ENDPOINT"], REGION, boto3.session.Session().get_credentials()
         )
-        self.visits = _match_module("visits")
+
         sys.path.insert(0, str(self.stack.function_code_dir("RegistrationFunction")))
         import app as registration  # noqa: PLC0415 - the function's own module, imported like Lambda does
 
@@ -392,15 +383,7 @@ class Front(BaseHTTPRequestHandler):
         backend = self.backend
         table = boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("PeopleTable"))
         person = next(p for p in table.scan()["Items"] if p["name"] == request["name"])
-        ledger = backend.visits.VisitLedger(
-            boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("VisitsTable")),
-            int(backend.stack.parameters["AlertCooldownMinutes"]) * 60,
-        )
-        alert_id, seen_at = str(uuid.uuid4()), time.time()
-        if request.get("new_visit"):  # the previous visit ended (the person was away longer than the cooldown)
-            ledger.table.delete_item(Key={"person_id": person["person_id"]})
-        ledger.claim(person["person_id"], alert_id, request.get("camera", "entrance"), seen_at)
-        ledger.mark_sent(person["person_id"], alert_id)
+        seen_at = time.time()
         # The visit history the staff API reads (who is in the store now, "I'm on it"), as the match function
         # writes it; the visit's id is its first sighting.
         history = VisitHistory(
