@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.prices import PRICES as ALL_PRICES
+from bench.report import markdown_table, publish
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -286,14 +287,6 @@ def _usd(value: float | None) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    lines += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def simulate_month(day: StoreDay, policy: CameraPolicy, days: int, seed: int) -> list[DayResult]:
     rng = random.Random(seed)
     return [simulate_day(rng, day, policy) for _ in range(days)]
@@ -316,13 +309,13 @@ def report(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, se
         f"## Detection cost per store-month ({days} open days of {day.open_hours:g} h, one camera, "
         f"{day.visitors} visitors a day)",
         "",
-        _table(
+        markdown_table(
             ["", "StreamProcessor", "FrameSearch", "basis"],
             [[line.item, _usd(line.stream_processor), _usd(line.frame_search), line.how] for line in lines]
             + [["**Total**", f"**{_usd(sp_total)}**", f"**{_usd(fs_total)}**", f"{sp_total / fs_total:,.0f}x cheaper"]],
         ),
         "",
-        _table(
+        markdown_table(
             ["Rekognition per day", "StreamProcessor", "FrameSearch"],
             [
                 ["billed units", f"{open_minutes:,.0f} processor-minutes", f"{crops_a_day:,.0f} searches"],
@@ -345,7 +338,7 @@ def report(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, se
         "",
         "Prices (us-east-1):",
         "",
-        _table(
+        markdown_table(
             ["price", "source"],
             [[str(price), price.source] for price in PRICES.values()],
         ),
@@ -371,7 +364,7 @@ def sensitivity(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: in
         [
             "### Frame search by footfall (same day shape, one camera)",
             "",
-            _table(["visitors a day", "searches a month", "FrameSearch", "StreamProcessor"], rows),
+            markdown_table(["visitors a day", "searches a month", "FrameSearch", "StreamProcessor"], rows),
         ]
     )
 
@@ -391,11 +384,7 @@ def main(argv: list[str] | None = None) -> str:
         + "\n\n"
         + sensitivity(day, policy, usage, args.days, args.seed)
     )
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text + "\n")
-    print(f"\n(written to {args.output})")
-    return text
+    return publish(text, args.output)
 
 
 if __name__ == "__main__":

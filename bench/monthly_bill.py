@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.detection_cost import CameraPolicy, StoreDay, simulate_month
 from bench.prices import HOURS_A_MONTH, PRICES
+from bench.report import markdown_table, publish
 from bench.store_hours_cost import CAMERA_TRANSITIONS, RECONCILE_TRANSITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -581,14 +582,6 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
-    return "\n".join(out)
-
-
 SIZES = (100, 300, 3000)
 
 
@@ -608,7 +601,7 @@ def summary_table(seed: int) -> tuple[str, dict[Store, list[Line]]]:
                 row.append(_usd(total(bills[Store(visitors=visitors, cameras=cameras, mode=mode)])))
             rows.append(row)
     header = ["detection mode", "cameras", *(f"{v:,} visitors/day" for v in SIZES)]
-    return _table(header, rows), bills
+    return markdown_table(header, rows), bills
 
 
 def detail_table(lines: list[Line]) -> str:
@@ -617,7 +610,7 @@ def detail_table(lines: list[Line]) -> str:
         for line in sorted(lines, key=lambda line: -line.usd)
     ]
     rows.append(["**Total**", f"**{_usd(total(lines))}**", "", ""])
-    return _table(["line", "a month", "kind", "basis"], rows)
+    return markdown_table(["line", "a month", "kind", "basis"], rows)
 
 
 def chain(stores: int, store: Store, seed: int) -> str:
@@ -639,7 +632,7 @@ def chain(stores: int, store: Store, seed: int) -> str:
         [
             f"### A chain of {stores:,} stores ({store.label} each)",
             "",
-            _table(["", "a month", "per store"], rows),
+            markdown_table(["", "a month", "per store"], rows),
             "",
             "Grows with each store (its own camera video, face searches, functions, tables, alarms): "
             + ", ".join(line.service for line in lines if not line.shareable and line.usd >= 0.01)
@@ -689,17 +682,13 @@ def main(argv: list[str] | None = None) -> str:
             "",
             "### Prices",
             "",
-            _table(
+            markdown_table(
                 ["key", "price", "source", "read on"],
                 [[key, str(price), price.source, price.read_on] for key, price in PRICES.items()],
             ),
         ]
     )
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text + "\n")
-    print(f"\n(written to {args.output})")
-    return text
+    return publish(text, args.output)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from moto import mock_aws
 
 from bench.harness import Stack  # first: puts the shared layer on sys.path and sets fake credentials
 from bench.prices import PRICES
+from bench.report import markdown_table, publish
 
 VisitHistory = importlib.import_module("greeter_common.visit_history").VisitHistory
 iso = importlib.import_module("greeter_common.visit_history").iso
@@ -181,12 +182,7 @@ def main(argv: list[str] | None = None) -> str:
         )
 
     header = ["read", "visits", "query pages", "read units", "on-demand cost", "time on moto"]
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
-    table_md = "\n".join(
-        ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-        + ["|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-        + ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
-    )
+    table_md = markdown_table(header, rows)
     text = "\n".join(
         [
             f"## Visit history reads: a busy store ({args.visits_a_day} visits a day; items of {mean_item:.0f} bytes)",
@@ -198,11 +194,7 @@ def main(argv: list[str] | None = None) -> str:
             "ByDay index; none scans.",
         ]
     )
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text + "\n")
-    print(f"\n(written to {args.output})")
-    return text
+    return publish(text, args.output)
 
 
 if __name__ == "__main__":

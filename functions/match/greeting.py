@@ -381,14 +381,7 @@ class Batch:
                     logger.exception("a visit listener failed", listener=type(listener).__name__, person_id=person_id)
                     metrics.add_metric(name="VisitListenerFailures", unit=MetricUnit.Count, value=1)
         for camera, count in self.strangers.items():
-            with single_metric(
-                name="StrangerSightings",
-                unit=MetricUnit.Count,
-                value=count,
-                namespace=metrics.namespace,
-                default_dimensions={**metrics.default_dimensions, "camera": camera},
-            ):
-                pass
+            _camera_metric("StrangerSightings", MetricUnit.Count, count, camera)
         for camera, offsets in self.clock_off.items():
             worst = max(offsets, key=abs)
             logger.warning(
@@ -398,14 +391,19 @@ class Batch:
                 records=len(offsets),
             )
             # The camera's clock minus AWS's, as the camera watch reports it from heartbeats: one metric, one alarm.
-            with single_metric(
-                name="CameraClockSkew",
-                unit=MetricUnit.Seconds,
-                value=worst,
-                namespace=metrics.namespace,
-                default_dimensions={**metrics.default_dimensions, "camera": camera},
-            ):
-                pass
+            _camera_metric("CameraClockSkew", MetricUnit.Seconds, worst, camera)
+
+
+def _camera_metric(name: str, unit: MetricUnit, value: float, camera: str) -> None:
+    """A metric of one camera (the store-wide dimensions plus `camera`), emitted on its own."""
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=metrics.namespace,
+        default_dimensions={**metrics.default_dimensions, "camera": camera},
+    ):
+        pass
 
 
 def _count_frame(frame: Frame) -> None:
