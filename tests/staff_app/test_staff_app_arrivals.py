@@ -15,17 +15,18 @@ def _tablet(browser, browser_context_args, backend, email):
 def test_an_arrival_reaches_two_tablets_and_im_on_it_shows_on_the_other(
     page, browser, browser_context_args, backend, screens
 ):
+    """Ana (who registers customers) at her desk, and the counter tablet (an account in the tablet role)."""
     backend.staff("ana@example.com")
-    backend.staff("rui@example.com")
+    backend.staff("counter@example.com", role="tablet")
     photos_from_moto(page.context, backend)
     sign_in(page, backend, "ana@example.com")
     register_by_file(page, "Maria Silva", astronaut_photo(), notes="Likes green tea")
     page.get_by_role("link", name="Arrivals").click()
     expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
-    other = _tablet(browser, browser_context_args, backend, "rui@example.com")
+    counter = _tablet(browser, browser_context_args, backend, "counter@example.com")
 
     arrival(backend, "Maria Silva", camera="entrance", similarity=97.5)
-    for tablet in (page, other):
+    for tablet in (page, counter):
         card = tablet.get_by_role("listitem", name="Maria Silva arrived")
         expect(card).to_contain_text("Likes green tea")
         expect(card).to_contain_text("At the entrance")
@@ -36,12 +37,13 @@ def test_an_arrival_reaches_two_tablets_and_im_on_it_shows_on_the_other(
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
     page.screenshot(path=screens / "arrivals.png")
 
-    page.get_by_role("button", name="I'm on it").click()
-    expect(page.get_by_text("You are looking after them.")).to_be_visible()
-    expect(other.get_by_text("ana@example.com is on it.")).to_be_visible()
-    expect(other.get_by_role("button", name="I'm on it")).to_have_count(0)
-    other.screenshot(path=screens / "arrivals-taken.png")
-    other.context.close()
+    # The counter tablet, which may only see arrivals and acknowledge them, takes this customer.
+    counter.get_by_role("button", name="I'm on it").click()
+    expect(counter.get_by_text("You are looking after them.")).to_be_visible()
+    expect(page.get_by_text("counter@example.com is on it.")).to_be_visible()
+    expect(page.get_by_role("button", name="I'm on it")).to_have_count(0)
+    page.screenshot(path=screens / "arrivals-taken.png")
+    counter.context.close()
 
 
 def test_a_tablet_that_lost_its_connection_says_so_reconnects_and_shows_what_it_missed(page, backend, screens):
