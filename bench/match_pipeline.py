@@ -873,6 +873,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"markdown report (default {RESULTS})")
     args = parser.parse_args(argv)
+    if args.fault_visits < 1:
+        parser.error("--fault-visits needs at least one visit to play under faults")
 
     started = time.perf_counter()
     stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed)
