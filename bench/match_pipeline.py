@@ -809,7 +809,7 @@ def _visit_calls_section(rows: list[VisitCalls]) -> list[str]:
     lines = [
         "## AWS calls per visit, by stream",
         "",
-        "Each stream on its own fresh deployment, one round; the naive consumer is the same seed-style one.",
+        "Each stream on its own fresh deployment, one round; the naive consumer is the same walkthrough-style one.",
         "",
         "| stream | records | visits | Greeter: calls per visit | per 1,000 records | emails per visit "
         "| naive: calls per visit | naive / Greeter |",
