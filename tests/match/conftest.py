@@ -99,6 +99,13 @@ class Pipeline:
             )
         return {"Records": records}
 
+    def maria_at_two_cameras_at_once(self) -> list[dict]:
+        """One frame of Maria at the entrance on shard 0 and one at the till on shard 1, as two invocations."""
+        return [
+            self.event(self.frame([("maria", 97.0)], camera=camera), camera=camera, shard=shard)
+            for shard, camera in enumerate(("entrance", "till"))
+        ]
+
     def emails(self) -> list[dict]:
         return sent_emails(self.stack)
 

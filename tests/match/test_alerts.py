@@ -230,10 +230,7 @@ def test_two_people_at_once_each_get_one_email(pipeline):
 def test_cooldown_is_per_store_and_holds_across_concurrent_invocations(pipeline, second_container):
     """Two shards' invocations in two execution environments see Maria at two cameras at once."""
     pipeline.register("maria", "Maria Silva")
-    events = [
-        pipeline.event(pipeline.frame([("maria", 97.0)], camera=camera), camera=camera, shard=shard)
-        for shard, camera in enumerate(("entrance", "till"))
-    ]
+    events = pipeline.maria_at_two_cameras_at_once()
     first = pipeline.app.lambda_handler(events[0], pipeline.source.context)
     second = second_container.app.lambda_handler(events[1], pipeline.source.context)
     assert first == second == {"batchItemFailures": []}

@@ -290,10 +290,7 @@ def test_two_containers_on_two_shards_under_lost_answers_send_one_email(faults, 
     pipeline.register("maria", "Maria Silva")
     faults.lose_answer("dynamodb.UpdateItem", times=2)
     faults.lose_answer("dynamodb.BatchGetItem")
-    events = [
-        pipeline.event(pipeline.frame([("maria", 97.0)], camera=camera), camera=camera, shard=shard)
-        for shard, camera in enumerate(("entrance", "till"))
-    ]
+    events = pipeline.maria_at_two_cameras_at_once()
     first = pipeline.app.lambda_handler(events[0], pipeline.source.context)
     second = second_container.app.lambda_handler(events[1], pipeline.source.context)
     assert first == second == {"batchItemFailures": []}
