@@ -11,30 +11,25 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from greeter_common.observability import logger, metrics, tracer
-from greeter_common.settings import load_settings
+from greeter_common.settings import CommaSeparated, load_settings
 from integrations import (
     DynamoDBDetectionState,
     KinesisVideoActivity,
     RekognitionProcessorState,
     S3Heartbeats,
 )
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from watch import CameraReport, CameraWatch
 
 
 class CameraWatchSettings(BaseModel):
     detection_mode: str = Field(pattern="^(FrameSearch|StreamProcessor)$")
-    cameras: list[str] = Field(min_length=1)
+    cameras: CommaSeparated = Field(min_length=1)
     video_stream_prefix: str
     silence_minutes: int = Field(gt=0)
     crops_bucket: str = ""
     frame_search_state_table: str = ""
     processor_name_prefix: str = ""
-
-    @field_validator("cameras", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
 
 
 settings = load_settings(CameraWatchSettings)

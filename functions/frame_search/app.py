@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from crop_search import CropSearch, Outcome
 from greeter_common.observability import logger, metrics, tracer
-from greeter_common.settings import load_settings
+from greeter_common.settings import CommaSeparated, load_settings
 from integrations import (
     DynamoDBDetectionState,
     KinesisRecordWriter,
@@ -20,7 +20,7 @@ from integrations import (
     RekognitionFaceSearcher,
     S3CropStore,
 )
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 
 class FrameSearchSettings(BaseModel):
@@ -30,15 +30,10 @@ class FrameSearchSettings(BaseModel):
     match_threshold: float = Field(ge=0, le=100)
     detection_stream: str
     video_stream_prefix: str
-    cameras: list[str] = Field(min_length=1)
+    cameras: CommaSeparated = Field(min_length=1)
     crop_max_age_seconds: int = Field(gt=0)
     searches_per_minute_per_camera: int = Field(gt=0)
     keep_match_snapshots: bool
-
-    @field_validator("cameras", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
 
 
 settings = load_settings(FrameSearchSettings)

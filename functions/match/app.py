@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.observability import logger, metrics, tracer
-from greeter_common.settings import load_settings
+from greeter_common.settings import CommaSeparated, load_settings
 from greeter_common.visit_history import VisitHistory
 from greeting import Cooldown, Greeter
 from integrations import (
@@ -26,7 +26,7 @@ from integrations import (
     SnsAlerts,
     TabletArrivals,
 )
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sightings import Cameras
 
 
@@ -39,18 +39,13 @@ class Settings(BaseModel):
     match_threshold: float = Field(ge=0, le=100)
     alert_cooldown_minutes: int = Field(gt=0)
     video_stream_arn_prefix: str
-    camera_names: list[str] = Field(min_length=1)
+    camera_names: CommaSeparated = Field(min_length=1)
     video_link_hours: float
     store_name: str
     store_time_zone: str
     snapshots_bucket: str = ""
     # The staff tablets' arrivals channel (AppSync Events HTTP endpoint); empty: no tablets are told.
     arrivals_http_endpoint: str = ""
-
-    @field_validator("camera_names", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
 
 
 settings = load_settings(Settings)

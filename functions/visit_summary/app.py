@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from greeter_common.observability import logger, tracer
-from greeter_common.settings import load_settings
+from greeter_common.settings import CommaSeparated, load_settings
 from greeter_common.visit_history import VisitHistory
 from integrations import CloudWatchStrangerCounts, SnsEmail
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from summary import compose, previous_week, week_numbers
 
 
@@ -23,12 +23,7 @@ class SummarySettings(BaseModel):
     store_name: str
     store_time_zone: str
     stack_name: str
-    cameras: list[str] = Field(min_length=1)
-
-    @field_validator("cameras", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
+    cameras: CommaSeparated = Field(min_length=1)
 
 
 settings = load_settings(SummarySettings)

@@ -1,11 +1,19 @@
 """Typed configuration read once, at cold start, from the environment the template sets."""
 
 import os
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+
+def _split_commas(value: object) -> object:
+    return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+
+# A list the template passes as one comma-separated variable (`!Join [",", !Ref Cameras]`).
+CommaSeparated = Annotated[list[str], BeforeValidator(_split_commas)]
 
 
 class ConfigurationError(RuntimeError):
