@@ -127,7 +127,8 @@ def report(load: dict, latencies: dict[str, list[float]]) -> None:
         [
             "# Staff app",
             "",
-            f"Decision -> card on a tablet's screen, {len(latencies['decision'])} arrivals: "
+            f"Decision (the match function's publish reaching the arrivals channel) -> card on a tablet's screen, "
+            f"{len(latencies['decision'])} arrivals: "
             f"{_figures(latencies['decision'])} (target: under 2000 ms).",
             f"Crop stored by the camera -> card (frame search, detection stream, match function, channel): "
             f"{_figures(latencies['crop'])}.",
