@@ -65,12 +65,10 @@ def test_an_arrival_from_the_camera_reaches_two_tablets_and_im_on_it_shows_on_th
         expect(card).to_contain_text(f"{similarity} % match")
         shown_ms = tablet.evaluate(f"window.__cards[{json.dumps(greeted['visit_id'])}]")
         assert shown_ms / 1000 - greeted["received_at"] < CARD_SECONDS
-    # The desk's account may open people, so its card shows the registered photo (a tablet account's does not:
-    # GET /visits/now carries no photo link and the tablet role cannot open a person).
-    photo = page.get_by_role("img", name="Registered photo of Maria Silva")
-    expect(photo).to_be_visible()
-    # Loaded, so the page's content security policy (the template's) lets the photos bucket's links in.
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+        photo = card.get_by_role("img", name="Registered photo of Maria Silva")
+        expect(photo).to_be_visible()
+        # Loaded, so the page's content security policy (the template's) lets the photos bucket's links in.
+        tablet.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
     page.screenshot(path=screens / "arrivals.png")
 
     # The counter tablet, which may only see arrivals and acknowledge them, takes this customer.
