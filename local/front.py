@@ -290,8 +290,6 @@ class Front:
     def local(self, request: Request, what: str) -> Response:
         if what.startswith("test/") and self.test_controls is not None:
             status, answer = self.test_controls.handle(request.method, what.removeprefix("test/"), request)
-            if isinstance(answer, Response):
-                return answer
             return Response(json.dumps(answer, default=str), status, content_type="application/json")
         if what == "status" and request.method == "GET":
             return Response(json.dumps(self.status()), content_type="application/json")
