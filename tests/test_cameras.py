@@ -83,7 +83,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_one_camera_is_the_default_and_its_resources_are_those_of_its_mode(aws, mode):
     stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode})
-    both = ["entranceClockAlarm", "entranceMatchVideoLinkPolicy", "entranceVideoStream", "entranceSilentAlarm"]
+    both = ["entranceClockAlarm", "entranceVideoStream", "entranceSilentAlarm"]
     own = {
         "FrameSearch": ["entranceFrameSearchStreamPolicy"],
         "StreamProcessor": [
@@ -141,7 +141,7 @@ def test_thirty_cameras_fit_iams_size_limit_for_a_roles_inline_policies(aws, mod
     cameras = [f"camera-number-{n:02d}" for n in range(30)]
     parameters = {"AlertEmails": "staff@example.com", "Cameras": ",".join(cameras), "DetectionMode": mode}
     stack = Stack(parameters, name="greeter-a-long-store-name-lisbon")
-    roles = {"MatchFunction": "MatchFunctionRole"}
+    roles = {}
     if mode == "FrameSearch":
         roles["FrameSearchFunction"] = "FrameSearchFunctionRole"
     else:

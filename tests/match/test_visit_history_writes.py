@@ -98,7 +98,9 @@ def test_a_released_claim_leaves_no_row_and_its_retry_writes_one(faults, pipelin
     faults.fail("sns.Publish", "InternalError", status=500)
     pipeline.put(pipeline.frame([("maria", 97.0)]))
     between_attempts = []  # what the tables held when Lambda was about to redeliver the failed record
-    pipeline.source.after_failure = lambda: between_attempts.append((_visit(pipeline)["alert_status"], _history(pipeline)))
+    pipeline.source.after_failure = lambda: between_attempts.append(
+        (_visit(pipeline)["alert_status"], _history(pipeline))
+    )
     pipeline.source.drain()
     assert between_attempts == [("RELEASED", [])]
     (item,) = _history(pipeline)

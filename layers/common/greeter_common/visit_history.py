@@ -1,14 +1,15 @@
 """The visit history: one item per visit of a registered person, kept for the store's retention and then expired.
 
 Written by the match function inside the visits table's own writes (the same TransactWriteItems as the visit's
-sent-mark when it opens, and as its extension when it goes on: no call of its own), read by the staff API (a day's visits, a person's visits, who is in the store now, a CSV export) and by
-the weekly summary. Strangers are never stored here: they are only counted (a metric per camera).
+sent-mark when it opens, and as its extension when it goes on: no call of its own), read by the staff API (a day's
+visits, a person's visits, who is in the store now, a CSV export) and by the weekly summary. Strangers are never
+stored here: they are only counted (a metric per camera).
 
 Item: person_id (partition key) and first_seen (sort key: the visit's first sighting, ISO 8601 UTC with
 milliseconds, so keys sort in time order); last_seen; store_day (the store-time date the visit began: the
 partition key of the ByDay index, so a day's visits are one query and a date range a few, never a scan);
 cameras (a string set); alerted_at; acknowledged_by/acknowledged_at (a staff member's "I'm on it");
-expires_at (TTL: first_seen plus the retention).
+expires_at (TTL: last_seen plus the retention).
 """
 
 from __future__ import annotations
@@ -87,16 +88,19 @@ class VisitHistory:
     def store_day(self, seconds: float) -> str:
         return datetime.fromtimestamp(seconds, self.time_zone).date().isoformat()
 
-    def expires_at(self, first_seen: float) -> int:
-        """When the visit goes (DynamoDB TTL): the retention after the visit began, whatever it lasted."""
-        return int(first_seen + self.retention_days * 86400) + 1
+    def expires_at(self, last_seen: float) -> int:
+        """When the visit goes (DynamoDB TTL): the retention after its last recorded sighting."""
+        return int(last_seen + self.retention_days * 86400) + 1
 
     def opening(self, person_id: str, first_seen: float, camera: str, alerted_at: float | None = None) -> dict:
         """The write that records a visit's opening: one `Update` of a TransactWriteItems (or of update_item).
 
         Unconditional and idempotent: written again (a retried transaction, a redelivered record of the same
         alert) it changes nothing, and on a visit an extension already recorded it keeps the later last_seen."""
-        update = "SET last_seen = if_not_exists(last_seen, :first), store_day = :day, expires_at = :expires"
+        update = (
+            "SET last_seen = if_not_exists(last_seen, :first), store_day = :day,"
+            " expires_at = if_not_exists(expires_at, :expires)"
+        )
         values: dict[str, Any] = {
             ":first": iso(first_seen),
             ":day": self.store_day(first_seen),
@@ -121,7 +125,7 @@ class VisitHistory:
         values: dict[str, Any] = {
             ":last": iso(last_seen),
             ":day": self.store_day(first_seen),
-            ":expires": self.expires_at(first_seen),
+            ":expires": self.expires_at(last_seen),
         }
         if cameras:
             update += " ADD cameras :cameras"
@@ -141,9 +145,7 @@ class VisitHistory:
         """The visit goes on (on its own): move its end, never backwards, and add the cameras that saw it since."""
         write = _without_table(self.extending(person_id, first_seen, last_seen, cameras))
         try:
-            self.table.update_item(
-                **write, ConditionExpression="attribute_exists(first_seen) AND last_seen < :last"
-            )
+            self.table.update_item(**write, ConditionExpression="attribute_exists(first_seen) AND last_seen < :last")
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
