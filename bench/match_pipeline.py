@@ -251,12 +251,31 @@ def generate_stream(
         begin = rng.uniform(start, end - 60)
         passers.append(Segment(rng.choice(CAMERAS), begin, begin + rng.uniform(5, 45)))
 
+    # Who can be in view at a camera in each minute, in visit_list order: a long day is then quick to generate,
+    # and the random draws (only ever made for people in view) are the same as checking every visit at every tick.
+    in_view: dict[tuple[str, int], list[Visit]] = defaultdict(list)
+    passing: dict[tuple[str, int], list[Segment]] = defaultdict(list)
+    for visit in visit_list:
+        for camera in CAMERAS:
+            minutes_in_view = {
+                minute
+                for s in visit.segments
+                if s.camera == camera
+                for minute in range(int((s.start - start) // 60), int((s.end - start) // 60) + 1)
+            }
+            for minute in sorted(minutes_in_view):
+                in_view[(camera, minute)].append(visit)
+    for passer in passers:
+        for minute in range(int((passer.start - start) // 60), int((passer.end - start) // 60) + 1):
+            passing[(passer.camera, minute)].append(passer)
+
     frames = []
     for tick in range(math.ceil((end - start) * FPS)):
         for offset, camera in enumerate(CAMERAS):
             at = start + tick / FPS + offset * 0.1  # the cameras' frames interleave
+            minute = int((at - start) // 60)
             faces = []
-            for visit in visit_list:
+            for visit in in_view.get((camera, minute), ()):
                 if not any(s.camera == camera and s.start <= at <= s.end for s in visit.segments):
                     continue
                 if rng.random() >= visit.face_rate:
@@ -264,8 +283,8 @@ def generate_stream(
                 similarity = min(99.9, rng.gauss(visit.similarity, 3.0))
                 # The stream processor reports only matches at or above its FaceMatchThreshold.
                 faces.append(((visit.person_id, round(similarity, 4)),) if similarity >= threshold else ())
-            for passer in passers:
-                if passer.camera == camera and passer.start <= at <= passer.end and rng.random() < 0.7:
+            for passer in passing.get((camera, minute), ()):
+                if passer.start <= at <= passer.end and rng.random() < 0.7:
                     faces.append(())  # a stranger: a face matching nobody
             if faces or not only_visits:  # an all-visit stream: no frame without a face in it
                 frames.append(Frame(at, camera, tuple(faces)))
