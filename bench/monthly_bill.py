@@ -11,7 +11,8 @@ FREE_TYPES, and a test fails when the template gains a type that is neither. Pro
 metrics, retention) are read from the template too.
 
 What the store does (visitors, cameras, hours, staff) is `Store`; how much each visitor costs in face searches
-is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy over a simulated day).
+is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy and its memory of searched
+faces over simulated days, the memory's rates measured on real photos by bench/face_memory.py).
 Prices: bench/prices.py (us-east-1 list prices, each with its source and the date it was read; no free tiers).
 
 Prints the tables and writes them as markdown to bench/results/monthly_bill.md.
@@ -225,7 +226,7 @@ def plan_for(store: Store) -> DeployPlan:
 @functools.cache
 def _camera_month(visitors: int, open_hours: float, open_days: int, seed: int) -> tuple[int, int]:
     """(crops, searches) one camera sends in the month: the Pi's crop policy over simulated days."""
-    month = simulate_month(StoreDay(visitors=visitors, open_hours=open_hours), CameraPolicy(), open_days, seed)
+    month = simulate_month(StoreDay(visitors=visitors, open_hours=open_hours), CameraPolicy.measured(), open_days, seed)
     return sum(d.crops for d in month), sum(d.searches for d in month)
 
 

