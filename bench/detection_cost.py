@@ -124,7 +124,7 @@ class CloudUsage:
     lambda_seconds: float = 0.4  # DynamoDB get + update, SearchFacesByImage (~0.2-0.3 s), PutRecord, DeleteObject
     lambda_memory_gb: float = 0.25  # template Globals MemorySize 256
     log_bytes: float = 1500  # START/END/REPORT lines and one structured "crop handled" line
-    video_kbps: float = 3000  # the Pi's GREETER_BITRATE_KBPS default: what a stream processor reads
+    video_kbps: float = 3000  # the Pi's GREETER_BITRATE_KBPS default with detection off: a stream processor reads it
     registered_faces: int = 500
 
 

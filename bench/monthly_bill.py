@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,6 +36,9 @@ from bench.store_hours_cost import CAMERA_TRANSITIONS, RECONCILE_TRANSITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(ROOT / "pi"))  # the camera's own defaults (installed on the Pi, not packaged)
+from greeter_camera.config import REPLAY_BITRATE_KBPS, STREAM_PROCESSOR_BITRATE_KBPS  # noqa: E402
+
 from local.stack import Stack, load_template  # noqa: E402  (the template, evaluated as CloudFormation would)
 
 P = {name: price.each for name, price in PRICES.items()}
@@ -59,9 +63,15 @@ class Store:
     tablets: int = 2  # counter tablets signed in all opening hours
     api_requests_a_day: int = 200  # the staff app and CLI: registrations, look-ups, arrivals, store screen
     app_loads_a_day: int = 10
-    video_kbps: int = 3000  # the camera's H.264 bitrate (pi/: GREETER_BITRATE_KBPS)
+    video_kbps: int | None = None  # the camera's GREETER_BITRATE_KBPS; None: its default for the mode
     video_hours_a_day: float = 24.0  # the camera streams video round the clock, open or not
     sp_frames_per_second: float = 5.0  # StreamProcessor: analysed frames a second per camera, one record each
+
+    @property
+    def bitrate_kbps(self) -> int:
+        if self.video_kbps is not None:
+            return self.video_kbps
+        return REPLAY_BITRATE_KBPS if self.mode == "FrameSearch" else STREAM_PROCESSOR_BITRATE_KBPS
 
     @property
     def label(self) -> str:
@@ -316,7 +326,7 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
                 f"{minutes:,.0f} processor-minutes (store hours on)",
             )
         )
-        gb_read = store.video_kbps * 125 * store.open_hours * 3600 * store.open_days * processors / 1e9
+        gb_read = store.bitrate_kbps * 125 * store.open_hours * 3600 * store.open_days * processors / 1e9
         lines.append(Line("Kinesis Video read by Rekognition", gb_read * P["kvs_consumed_gb"], f"{gb_read:,.0f} GB"))
     if "FrameSearchFunction" in plan.resources:
         lines.append(
@@ -333,14 +343,14 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
     # Kinesis Video Streams: the cameras' video, round the clock
     streams = len(plan.of_type("AWS::KinesisVideo::Stream"))
     if streams:
-        gb_a_month = store.video_kbps * 125 * store.video_hours_a_day * 3600 * DAYS_A_MONTH * streams / 1e9
+        gb_a_month = store.bitrate_kbps * 125 * store.video_hours_a_day * 3600 * DAYS_A_MONTH * streams / 1e9
         retention = _parameter(plan, "VideoRetentionHours", 24)
         gb_stored = gb_a_month / (DAYS_A_MONTH * 24) * retention
         lines.append(
             Line(
                 "Kinesis Video ingest",
                 gb_a_month * P["kvs_ingested_gb"],
-                f"{gb_a_month:,.0f} GB ({store.video_kbps} kbit/s, {store.video_hours_a_day:g} h a day, "
+                f"{gb_a_month:,.0f} GB ({store.bitrate_kbps} kbit/s, {store.video_hours_a_day:g} h a day, "
                 f"{streams} stream{'s' if streams > 1 else ''})",
             )
         )
@@ -663,8 +673,10 @@ def main(argv: list[str] | None = None) -> str:
             "## All-in AWS bill per store-month (us-east-1 list prices, no free tiers)",
             "",
             f"{typical.open_days} open days of {typical.open_hours:g} h; the camera streams video "
-            f"{typical.video_hours_a_day:g} h a day at {typical.video_kbps} kbit/s; {typical.registered_share:.0%} of "
-            f"visitors registered; {typical.staff_accounts} staff accounts and {typical.tablets} counter tablets; "
+            f"{typical.video_hours_a_day:g} h a day at the camera's default bitrate ({REPLAY_BITRATE_KBPS} kbit/s in "
+            f"FrameSearch mode, {STREAM_PROCESSOR_BITRATE_KBPS} for a stream processor); "
+            f"{typical.registered_share:.0%} of visitors registered; {typical.staff_accounts} staff accounts and "
+            f"{typical.tablets} counter tablets; "
             f"{typical.api_requests_a_day} staff API requests a day.",
             "",
             summary,
