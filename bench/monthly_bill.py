@@ -274,17 +274,21 @@ class Line:
     shareable: bool = False  # one of these could serve a whole chain (see `chain`)
 
 
-def _metric_names() -> set[str]:
-    """Custom metrics Greeter's code emits (EMF via Powertools): literal names and the frame-search outcomes."""
+def _metric_names() -> tuple[set[str], set[str]]:
+    """Custom metrics Greeter's code emits (EMF via Powertools): (store-wide names, names with one series per
+    camera). Store-wide: literal add_metric names, the match function's rejection classes' `metric`, cold starts.
+    Per camera: the match function's `_camera_metric` names (the camera watch's CameraSilent and CameraClockSkew
+    are priced on their own line)."""
     names: set[str] = set()
+    per_camera: set[str] = set()
     for path in list((ROOT / "functions").rglob("*.py")) + list((ROOT / "layers").rglob("*.py")):
         text = path.read_text()
         names.update(re.findall(r"add_metric\(\s*name=\"([A-Za-z]\w+)\"", text))
-        for enum_body in re.findall(r"class \w*Outcome\w*\(StrEnum\):\n((?:    .*\n|\n)+)", text):
-            names.update(re.findall(r"=\s*\"([A-Z]\w+)\"", enum_body))
+        names.update(re.findall(r"^    metric = \"([A-Z]\w+)\"", text, re.MULTILINE))
+        per_camera.update(re.findall(r"_camera_metric\(\s*\"([A-Z]\w+)\"", text))
         if "capture_cold_start_metric=True" in text:
             names.add(f"ColdStart:{path.parent.name}")
-    return names
+    return names, per_camera - {"CameraClockSkew"}
 
 
 def _alarm_metrics(plan: DeployPlan) -> int:
@@ -459,14 +463,16 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
                 f"{log_gb:,.2f} GB ingested, {retention_days:g} days kept",
             )
         )
-    metric_names = _metric_names()
+    metric_names, camera_metric_names = _metric_names()
+    series = len(metric_names) + len(camera_metric_names) * store.cameras
     hours_emitted = min(store.open_hours * store.open_days, HOURS_A_MONTH)
-    metric_usd = len(metric_names) * P["cw_metric_month"] * hours_emitted / HOURS_A_MONTH
+    metric_usd = series * P["cw_metric_month"] * hours_emitted / HOURS_A_MONTH
     lines.append(
         Line(
             "CloudWatch custom metrics",
             metric_usd,
-            f"{len(metric_names)} metrics, sent in the {hours_emitted:,.0f} open hours",
+            f"{series} metrics ({len(camera_metric_names)} of them per camera), sent in the {hours_emitted:,.0f} "
+            "open hours",
             fixed=True,
         )
     )
