@@ -174,6 +174,7 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
         assert message["Subject"].startswith("Greeter: Ana Lima is at the entrance (")
         assert message["To"] == "staff@example.com"
         assert "Likes the window seat." in message.get_content()
+        assert f"  {greeter.url}#/people/" in message.get_content()  # the visit's page in the staff app served here
 
         # The counter tablet was told, once: Ana at the entrance.
         [told] = _arrivals(tablet, within=1)
