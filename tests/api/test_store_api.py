@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 import time_machine
+from stack import ROOT, create_state_machine_on_moto
 from test_roles import claims_of
 
 LONDON = ZoneInfo("Europe/London")  # the template's default StoreTimeZone
@@ -216,3 +217,23 @@ def test_step_functions_busy_or_its_answer_lost_is_service_busy_and_the_retry_is
     retried = api.call("store-override", body={"action": "close"}, headers={"Idempotency-Key": "press-0003-close"})
     assert retried.status == 202
     assert len(_executions(api, store_hours_machine)) == 1  # the same run, not a second one
+
+
+def test_in_stream_processor_mode_each_cameras_processor_is_its_state(
+    stack_factory, rekognition, monkeypatch, lambda_context
+):
+    """A store with two cameras in StreamProcessor mode: the screen shows what each camera's processor says."""
+    stack = stack_factory(DetectionMode="StreamProcessor", Cameras="entrance,till")
+    create_state_machine_on_moto(stack, "StoreHoursStateMachine")
+    function = stack.load_function("RegistrationFunction", monkeypatch)
+    rekognition.settle_after = 5  # describes before a starting processor is RUNNING
+    rekognition.start_stream_processor({"Name": f"{stack.name}-entrance"})  # the store-hours run turning it on
+    event = json.loads((ROOT / "events" / "registration-store.json").read_text())
+
+    response = function.lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 200, response["body"]
+    store = json.loads(response["body"])
+    assert store["detection_mode"] == "StreamProcessor"
+    assert [(c["camera"], c["detection"]) for c in store["cameras"]] == [("entrance", "STARTING"), ("till", "STOPPED")]
+    assert all(c["changed_at"] for c in store["cameras"])
