@@ -24,7 +24,7 @@ FrameSearch, the template's default, unless --mode says otherwise. The demo then
    batches), and shows the emails SNS would send: printed here and written as .eml files you can open in a
    mail client. The frames are written too (frames/), so you can see what the cameras saw.
 Both functions run on a clock set to the moment of each frame, as if the visit were happening now.
-The video link in an email points at moto's stand-in for Kinesis Video Streams: there is no video behind it.
+The link in an email points at the staff app of a stack that is not running: there is nothing behind it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@
   only IAM may do in Greeter's namespace (tablets get `publish_error`).
 
 Tests steer it with `pause()` (drop every socket and refuse new ones, as a flaky shop Wi-Fi does) and
-`resume()`, and read `published` (every accepted event) and `refused` (every refused request).
+`resume()`, and read `published` (every accepted event) and `refused` (every refused request). Given a `calls`
+counter (the benchmarks' count of AWS calls, tests/faults.py), every HTTP publish request that reaches it counts
+there as `appsync.EventPublish`, accepted or not, as every request to AWS is an AWS call.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -110,12 +113,14 @@ class FakeAppSyncEvents:
         authorize: Callable[[str], dict | None],
         namespaces: tuple[str, ...] = ("arrivals",),
         keep_alive_seconds: float = 60.0,
+        calls: Counter | None = None,
     ):
         self.region = region
         self.secrets = secrets  # access key id -> secret key: the IAM identities allowed to publish
         self.authorize = authorize  # Cognito ID token -> claims, or None
         self.namespaces = namespaces
         self.keep_alive_seconds = keep_alive_seconds
+        self.calls = calls
         self.published: list[tuple[str, dict]] = []
         self.refused: list[str] = []
         self._subscriptions: dict[object, dict[str, str]] = {}  # connection -> {subscription id: channel}
@@ -206,6 +211,8 @@ class FakeAppSyncEvents:
         return Handler
 
     def publish_over_http(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        if self.calls is not None:
+            self.calls["appsync.EventPublish"] += 1
         if path != "/event":
             return 404, {"errors": [{"errorType": "NotFound", "message": "no such path"}]}
         if {k.lower(): v for k, v in headers.items()}.get("host") != self.http_host:

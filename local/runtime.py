@@ -266,12 +266,16 @@ class LocalRuntime:
     def _start_functions(self) -> None:
         from local.lambda_runtime import FunctionProcess
 
+        if not self.port:  # the front's port, known before the functions start: the emails link to its staff app
+            self.port = free_port()
         for logical_id in FUNCTIONS:
             if logical_id not in self.stack.resources:
                 continue
             process = FunctionProcess(
                 self.stack, logical_id, self.environment, self.state_dir / "logs" / f"{logical_id}.log"
             )
+            if "STAFF_APP_URL" in process.environment:  # the staff app is served here, not from CloudFront
+                process.environment["STAFF_APP_URL"] = self.url.rstrip("/")
             process.start()
             self.functions[logical_id] = process
             self._stops.append(process.stop)

@@ -71,6 +71,23 @@ def _implied(service: str, params: dict) -> list[Call]:
     return [Call("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}") for bucket, key in s3_objects]
 
 
+# TransactWriteItems has no IAM action of its own: each item is authorised as the action it performs.
+_TRANSACTION_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _transaction_items(params: dict) -> list[Call]:
+    return [
+        Call(_TRANSACTION_ACTIONS[kind], _resource("dynamodb", kind, write))
+        for item in params.get("TransactItems", [])
+        for kind, write in item.items()
+    ]
+
+
 class CallRecorder:
     """Records the calls of clients created after `install()`, while `active()`."""
 
@@ -81,6 +98,9 @@ class CallRecorder:
     def __call__(self, event_name: str, params: dict, **kwargs) -> None:
         if self._active:
             _, service, operation = event_name.split(".")[:3]
+            if service == "dynamodb" and operation == "TransactWriteItems":
+                self.calls += _transaction_items(params)
+                return
             action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
             self.calls.append(Call(_IAM_ACTION.get(action, action), _resource(service, operation, params)))
             self.calls += _implied(service, params)

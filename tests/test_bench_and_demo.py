@@ -61,6 +61,9 @@ def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_ma
     assert greeter.emails_by_visit == {visit.number: 1 for visit in stream.visits}
     assert greeter.unattributed_emails == naive.unattributed_emails == 0
     assert greeter.calls["sns.Publish"] == len(stream.visits)
+    # The tablet push is an AWS call too (an HTTPS request to AppSync Events): counted, one per visit.
+    assert greeter.calls["appsync.EventPublish"] == len(stream.visits)
+    assert "appsync.EventPublish" not in naive.calls
     assert len(greeter.latencies_ms) == len(stream.visits)
     matching = {visit.number: stream.matching_frames(visit) for visit in stream.visits}
     assert min(matching.values()) > 1

@@ -4,9 +4,11 @@ the wording can fail once the visit is taken."""
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from greeter_common.people import Person
+from greeter_common.visit_history import iso
 from sightings import Sighting
 
 _SUBJECT_LIMIT = 100  # SNS: ASCII, under 100 characters, no line breaks
@@ -17,7 +19,13 @@ class EmailSettings:
     store_name: str
     time_zone: str
     cooldown_minutes: int
-    video_link_hours: float
+    staff_app_url: str  # https://<the staff app's CloudFront domain>
+
+
+def visit_page(staff_app_url: str, person_id: str, first_seen: float) -> str:
+    """The staff app's page of one visit (the visit history's key): the video of the moment plays there, fetched
+    fresh for a signed-in assistant, so no playable link sits in a mailbox and none expires before it is read."""
+    return f"{staff_app_url.rstrip('/')}/#/people/{quote(person_id, safe='')}/visits/{quote(iso(first_seen), safe=':')}"
 
 
 @dataclass(frozen=True)
@@ -26,24 +34,16 @@ class Alert:
     about: str  # who, where, when, notes: everything above the links
     footer: str  # the cooldown and the person id: everything below them
     attributes: dict
-    video_link_hours: float
-    video_url: str | None = None
+    visit_url: str  # the visit's page in the staff app
     snapshot_url: str | None = None
 
-    def with_links(self, video_url: str | None, snapshot_url: str | None) -> "Alert":
-        return replace(self, video_url=video_url, snapshot_url=snapshot_url)
+    def with_snapshot(self, snapshot_url: str | None) -> "Alert":
+        return replace(self, snapshot_url=snapshot_url)
 
     @property
     def message(self) -> str:
-        if self.video_url:
-            links = [
-                f"Watch the moment (link valid for {self.video_link_hours:g} hours; opens in Safari, VLC or any "
-                "HLS player):",
-                f"  {self.video_url}",
-                "",
-            ]
-        else:
-            links = ["(No video link: the camera's video for this moment is not available.)", ""]
+        # The link on a line of its own: mail programs would take trailing punctuation into it.
+        links = ["Watch the moment in the staff app; you sign in first:", f"  {self.visit_url}", ""]
         if self.snapshot_url:
             links += ["The face the camera saw (link valid for 1 hour):", f"  {self.snapshot_url}", ""]
         return "\n".join([self.about, *links, self.footer])
@@ -98,5 +98,5 @@ def compose(person: Person, sighting: Sighting, settings: EmailSettings) -> Aler
             "camera": {"DataType": "String", "StringValue": sighting.camera},
             "event": {"DataType": "String", "StringValue": "visitor_recognised"},
         },
-        video_link_hours=settings.video_link_hours,
+        visit_url=visit_page(settings.staff_app_url, person.person_id, sighting.seen_at),
     )

@@ -17,15 +17,7 @@ from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import CommaSeparated, load_settings
 from greeter_common.visit_history import VisitHistory
 from greeting import Cooldown, Greeter
-from integrations import (
-    DynamoDBPeople,
-    DynamoDBVisitHistory,
-    DynamoDBVisits,
-    KinesisVideoLinks,
-    S3SnapshotLinks,
-    SnsAlerts,
-    TabletArrivals,
-)
+from integrations import DynamoDBPeople, DynamoDBVisits, S3SnapshotLinks, SnsAlerts, TabletArrivals
 from pydantic import BaseModel, Field
 from sightings import Cameras
 
@@ -40,7 +32,8 @@ class Settings(BaseModel):
     alert_cooldown_minutes: int = Field(gt=0)
     video_stream_arn_prefix: str
     camera_names: CommaSeparated = Field(min_length=1)
-    video_link_hours: float
+    # The staff app (https://<its CloudFront domain>): the email links to the visit's page there.
+    staff_app_url: str = Field(pattern=r"^https?://[^/\s]+$")
     store_name: str
     store_time_zone: str
     snapshots_bucket: str = ""
@@ -68,30 +61,29 @@ _s3 = _session.client(
 
 greeter = Greeter(
     people=DynamoDBPeople(_dynamodb, settings.people_table),
-    visits=DynamoDBVisits(_dynamodb, settings.visits_table),
+    visits=DynamoDBVisits(
+        _dynamodb,
+        settings.visits_table,
+        VisitHistory(
+            _dynamodb.Table(settings.visit_history_table),
+            ZoneInfo(settings.store_time_zone),
+            settings.visit_retention_days,
+        ),
+    ),
     alerts=SnsAlerts(_sns, settings.alerts_topic_arn),
-    video_links=KinesisVideoLinks(_session, settings.video_link_hours, clock=lambda: now()),
     snapshot_links=S3SnapshotLinks(_s3, settings.snapshots_bucket) if settings.snapshots_bucket else None,
     email=EmailSettings(
         store_name=settings.store_name,
         time_zone=settings.store_time_zone,
         cooldown_minutes=settings.alert_cooldown_minutes,
-        video_link_hours=settings.video_link_hours,
+        staff_app_url=settings.staff_app_url,
     ),
     cooldown=Cooldown(settings.alert_cooldown_minutes * 60),
     threshold=settings.match_threshold,
     cameras=Cameras(settings.video_stream_arn_prefix, frozenset(settings.camera_names)),
     clock=lambda: now(),
     listeners=[
-        DynamoDBVisitHistory(
-            VisitHistory(
-                _dynamodb.Table(settings.visit_history_table),
-                ZoneInfo(settings.store_time_zone),
-                settings.visit_retention_days,
-            ),
-            clock=lambda: now(),
-        ),
-        # After the history: a tablet catching up (GET /visits/now) finds the visit it was told of.
+        # After the sent-mark wrote the history row: a tablet catching up (GET /visits/now) finds the visit.
         TabletArrivals(
             ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
         ),

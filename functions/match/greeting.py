@@ -6,10 +6,12 @@ For each batch of records from the detection stream:
      logged, counted and skipped, and a frame seen too long before it arrived is counted as stale;
   2. the people the batch needs are read in one BatchGetItem (none for people whose visit this container
      knows is open);
-  3. records are handled in order. A person's first sighting of a visit composes the email (pure text),
-     then claims the visit in the visits table with a conditional write naming the alert, then publishes,
-     then records the alert as sent. Every later sighting is silent, and costs no AWS call while this
-     container knows the visit is open; a visit is extended (one write) only when it nears expiry;
+  3. records are handled in order. A person's first sighting of a visit composes the email (pure text, with
+     the link to the visit's page in the staff app), then claims the visit in the visits table with a
+     conditional write naming the alert, then publishes, then records the alert as sent together with the
+     visit history's row (one transaction). Every later sighting is silent, and costs no AWS call while this
+     container knows the visit is open; a visit is extended (one transaction: the visit and its history row)
+     only when its recorded last sighting lags by the cooldown's margin;
   4. after a record fails, the rest of the batch is not attempted: Lambda redelivers from the failed record
      anyway, and a record that published must never come round again. A failure with the batch's first
      record fails the whole invocation, so Lambda bisects the batch until the failing record is alone,
@@ -57,6 +59,7 @@ class Claim(Enum):
 class ClaimResult:
     claim: Claim
     last_seen: float  # the visit's last recorded sighting (the holder's, when the claim was not won)
+    first_seen: float | None = None  # the visit's first sighting (its history row's key), when known
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,12 @@ class VisitLedger(Protocol):
 
     def release(self, person_id: str, alert_id: str) -> None: ...
 
-    def mark_sent(self, person_id: str, alert_id: str) -> None: ...
+    def mark_sent(self, person_id: str, alert_id: str, camera: str, first_seen: float, alerted_at: float) -> None:
+        """The email is out: the visit is SENT and its history row written (alerted), both or neither."""
+        ...
 
-    def extend(self, person_id: str, seen_at: float, expires_at: int) -> float | None:
-        """Records the later sighting; returns the visit's first sighting (None: not extended)."""
+    def extend(self, person_id: str, first_seen: float, seen_at: float, expires_at: int, cameras: set[str]) -> bool:
+        """Records the later sighting in the visit and its history row; False: not extended (the visit moved on)."""
         ...
 
 
@@ -122,22 +127,15 @@ class AlertChannel(Protocol):
     def publish(self, alert: Alert) -> None: ...
 
 
-class VideoLinks(Protocol):
-    def around(self, stream_arn: str, moment: float) -> str | None: ...
-
-
 class SnapshotLinks(Protocol):
     def link(self, key: str) -> str: ...
 
 
 class VisitListener(Protocol):
-    """Told of each visit once its email is out and recorded (a visit history, the staff tablets): at most one
-    call when a visit opens and one when it is extended, never per frame. A failure is logged and counted; it
-    never fails the record (the email is out: a retry would send it again)."""
+    """Told of each visit once its email is out (the staff tablets): one call per visit, never per frame. A
+    failure is logged and counted; it never fails the record (the email is out: a retry would send it again)."""
 
     def visit_opened(self, person: Person, sighting: Sighting, alert: Alert) -> None: ...
-
-    def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None: ...
 
 
 @dataclass
@@ -145,7 +143,6 @@ class Greeter:
     people: PeopleDirectory
     visits: VisitLedger
     alerts: AlertChannel
-    video_links: VideoLinks
     snapshot_links: SnapshotLinks | None
     email: EmailSettings
     cooldown: Cooldown
@@ -156,6 +153,9 @@ class Greeter:
     # person id -> the last sighting the visits table holds for their visit, as far as this container knows.
     # Only ever a shortcut: the conditional writes decide.
     _recorded: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    # person id -> their open visit's first sighting and the cameras that saw them since its last recorded write:
+    # what its next extension writes to the history row.
+    _open: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
     def batch(self, raw_records: Iterable[dict]) -> "Batch":
         return Batch(self, list(raw_records))
@@ -163,14 +163,25 @@ class Greeter:
     def recorded_last_seen(self, person_id: str) -> float | None:
         return self._recorded.get(person_id)
 
-    def remember(self, person_id: str, last_seen: float) -> None:
+    def remember(self, person_id: str, last_seen: float, first_seen: float | None = None) -> None:
         self._recorded[person_id] = max(last_seen, self._recorded.get(person_id, last_seen))
         self._recorded.move_to_end(person_id)
+        if first_seen is not None and self._open.get(person_id, (None,))[0] != first_seen:
+            self._open[person_id] = (first_seen, set())  # another visit: the cameras start afresh
         while len(self._recorded) > _REMEMBERED_VISITS:
-            self._recorded.popitem(last=False)
+            forgotten, _ = self._recorded.popitem(last=False)
+            self._open.pop(forgotten, None)
 
     def forget(self, person_id: str) -> None:
         self._recorded.pop(person_id, None)
+        self._open.pop(person_id, None)
+
+    def seen_by(self, person_id: str, camera: str) -> None:
+        if person_id in self._open:
+            self._open[person_id][1].add(camera)
+
+    def open_visit(self, person_id: str) -> tuple[float, set[str]] | None:
+        return self._open.get(person_id)
 
     def known_open(self, person_id: str, seen_at: float) -> bool:
         recorded = self._recorded.get(person_id)
@@ -209,7 +220,6 @@ class Batch:
         self._look_up({person for person, seen_at in latest.items() if not greeter.known_open(person, seen_at)})
         self.outcome: dict[str, str] = {}  # person id -> sent | quiet | unknown, within this batch
         self.still_here: dict[str, float] = {}  # person id -> latest sighting while their visit is open
-        self.cameras_seen: dict[str, set[str]] = {}  # person id -> the cameras that saw them in this batch
         self.strangers: dict[str, int] = {}  # camera -> faces of nobody registered (counted, never stored)
         self.clock_off: dict[str, list[float]] = {}  # camera -> the clock offsets of its records, when off
         self.failed = False
@@ -296,7 +306,7 @@ class Batch:
             now=now,
         )
         if result.claim is not Claim.WON:
-            greeter.remember(person_id, result.last_seen)
+            greeter.remember(person_id, result.last_seen, result.first_seen)
             self._stay_quiet(sighting)
             return
         try:
@@ -307,12 +317,14 @@ class Batch:
             )
             self._release(person_id, alert_id)
             raise
-        greeter.remember(person_id, sighting.seen_at)
+        greeter.remember(person_id, sighting.seen_at, sighting.seen_at)
+        greeter.seen_by(person_id, sighting.camera)
         self.outcome[person_id] = "sent"
         try:
-            greeter.visits.mark_sent(person_id, alert_id)
+            greeter.visits.mark_sent(person_id, alert_id, sighting.camera, sighting.seen_at, alerted_at=greeter.clock())
         except Exception:  # the email is out: failing the record would send it again
-            # The visit stays claimed (PENDING) and silences other alerts until PENDING_TIMEOUT_SECONDS pass.
+            # The visit stays claimed (PENDING) and silences other alerts until PENDING_TIMEOUT_SECONDS pass; its
+            # history row is written, without the alert, by its first extension.
             logger.exception("alert sent but not marked as sent", person_id=person_id)
             metrics.add_metric(name="AlertMarkFailures", unit=MetricUnit.Count, value=1)
         for listener in greeter.listeners:
@@ -331,13 +343,9 @@ class Batch:
 
     def _send(self, draft: Alert, sighting: Sighting) -> Alert:
         greeter = self.greeter
-        video_url = greeter.video_links.around(sighting.stream_arn, sighting.seen_at)
-        if video_url is None:
-            metrics.add_metric(name="VideoLinkMissing", unit=MetricUnit.Count, value=1)
-        snapshot_url = None
+        alert = draft
         if greeter.snapshot_links is not None and sighting.snapshot_key:
-            snapshot_url = greeter.snapshot_links.link(sighting.snapshot_key)
-        alert = draft.with_links(video_url, snapshot_url)
+            alert = draft.with_snapshot(greeter.snapshot_links.link(sighting.snapshot_key))
         greeter.alerts.publish(alert)
         latency_ms = max(0.0, (greeter.clock() - sighting.seen_at) * 1000)
         metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
@@ -356,7 +364,7 @@ class Batch:
         metrics.add_metric(name="AlertsSuppressed", unit=MetricUnit.Count, value=1)
         self.outcome.setdefault(sighting.person_id, "quiet")
         self.still_here[sighting.person_id] = max(sighting.seen_at, self.still_here.get(sighting.person_id, 0.0))
-        self.cameras_seen.setdefault(sighting.person_id, set()).add(sighting.camera)
+        self.greeter.seen_by(sighting.person_id, sighting.camera)
 
     # ------------------------------------------------------------------ after the batch
     def finish(self) -> None:
@@ -364,22 +372,22 @@ class Batch:
         greeter = self.greeter
         for person_id, seen_at in self.still_here.items():
             recorded = greeter.recorded_last_seen(person_id)
-            if recorded is None or not greeter.cooldown.needs_extending(recorded, seen_at):
+            visit = greeter.open_visit(person_id)
+            if recorded is None or visit is None or not greeter.cooldown.needs_extending(recorded, seen_at):
                 continue
+            first_seen, cameras = visit
             try:
-                first_seen = greeter.visits.extend(person_id, seen_at, greeter.cooldown.expires_at(seen_at))
+                extended = greeter.visits.extend(
+                    person_id, first_seen, seen_at, greeter.cooldown.expires_at(seen_at), set(cameras)
+                )
             except Exception:  # a later sighting extends it
                 logger.exception("could not extend a visit; a later sighting will", person_id=person_id)
                 continue
-            greeter.remember(person_id, seen_at)
-            if first_seen is None:  # another container recorded a later sighting already
-                continue
-            for listener in greeter.listeners:
-                try:
-                    listener.visit_extended(person_id, first_seen, seen_at, self.cameras_seen.get(person_id, set()))
-                except Exception:  # the visit history is not worth a retry of the batch
-                    logger.exception("a visit listener failed", listener=type(listener).__name__, person_id=person_id)
-                    metrics.add_metric(name="VisitListenerFailures", unit=MetricUnit.Count, value=1)
+            if extended:
+                cameras.clear()  # written: the next extension adds only what comes after
+                greeter.remember(person_id, seen_at)
+            else:  # another container recorded a later sighting, or the visit was released or replaced
+                greeter.forget(person_id)
         for camera, count in self.strangers.items():
             _camera_metric("StrangerSightings", MetricUnit.Count, count, camera)
         for camera, offsets in self.clock_off.items():

@@ -1,14 +1,13 @@
-"""The AWS side of the match function: the people table, the visits table, the alerts topic, Kinesis Video's
-playback links and the snapshots bucket. One small class per service; the decisions are in greeting.py."""
+"""The AWS side of the match function: the people table, the visits table (and the visit history written with it),
+the alerts topic, the staff tablets' arrivals channel and the snapshots bucket. One small class per service; the
+decisions are in greeting.py."""
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from alert_email import Alert
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 from greeter_common.arrivals import ArrivalPublisher, arrival_event
 from greeter_common.observability import logger, tracer
 from greeter_common.people import Person
@@ -59,15 +58,21 @@ class DynamoDBPeople:
 
 
 class DynamoDBVisits:
-    """VisitsTable: one item per person, their current (or last) visit.
+    """VisitsTable: one item per person, their current (or last) visit, and the visit history beside it.
 
     person_id, alert_id (the Kinesis record + person that claimed the visit), alert_status (PENDING while its
     email goes out, SENT once it is out, RELEASED when it could not go out), camera, first_seen, last_seen
     (the last recorded sighting, AWS's clock), claimed_at (the function's clock), expires_at (TTL).
+
+    The visit history's row rides on the visit's own writes, in one TransactWriteItems each: the row is
+    written with the sent-mark (so a released claim never leaves an "alerted" row, and both land or neither),
+    and its end moves with the visit's extension. No call of its own.
     """
 
-    def __init__(self, dynamodb_resource, table_name: str):
+    def __init__(self, dynamodb_resource, table_name: str, history: VisitHistory):
         self._table = dynamodb_resource.Table(table_name)
+        self._client = dynamodb_resource.meta.client  # serialises Python values as the table resource does
+        self._history = history
 
     @tracer.capture_method
     def claim(
@@ -111,9 +116,12 @@ class DynamoDBVisits:
                 raise
             holder = error.response.get("Item", {})
             last_seen = float(holder.get("last_seen", {}).get("N", seen_at))
+            first_seen = holder.get("first_seen", {}).get("N")
             sent = holder.get("alert_status", {}).get("S") == "SENT"
-            return ClaimResult(Claim.OPEN if sent else Claim.IN_FLIGHT, last_seen)
-        return ClaimResult(Claim.WON, seen_at)
+            return ClaimResult(
+                Claim.OPEN if sent else Claim.IN_FLIGHT, last_seen, float(first_seen) if first_seen else None
+            )
+        return ClaimResult(Claim.WON, seen_at, seen_at)
 
     @tracer.capture_method
     def release(self, person_id: str, alert_id: str) -> None:
@@ -136,53 +144,71 @@ class DynamoDBVisits:
                 raise
 
     @tracer.capture_method
-    def mark_sent(self, person_id: str, alert_id: str) -> None:
-        self._table.update_item(
-            Key={"person_id": person_id},
-            UpdateExpression="SET alert_status = :sent",
-            ConditionExpression="alert_id = :alert",
-            ExpressionAttributeValues={":sent": "SENT", ":alert": alert_id},
+    def mark_sent(self, person_id: str, alert_id: str, camera: str, first_seen: float, alerted_at: float) -> None:
+        """The email is out: the visit is SENT and its history row written, in one transaction. Written again (a
+        retry whose answer was lost, the same alert redelivered) it changes nothing: the row is keyed by the
+        visit's first sighting and only fills in what is missing."""
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"person_id": person_id},
+                        "UpdateExpression": "SET alert_status = :sent",
+                        "ConditionExpression": "alert_id = :alert",
+                        "ExpressionAttributeValues": {":sent": "SENT", ":alert": alert_id},
+                    }
+                },
+                {"Update": self._history.opening(person_id, first_seen, camera, alerted_at=alerted_at)},
+            ]
         )
 
     @tracer.capture_method
-    def extend(self, person_id: str, seen_at: float, expires_at: int) -> float | None:
-        """The person is still here: record a later sighting of their open visit; returns its first sighting."""
+    def extend(self, person_id: str, first_seen: float, seen_at: float, expires_at: int, cameras: set[str]) -> bool:
+        """The person is still here: record a later sighting of their open visit (the one that began at
+        `first_seen`) and move its history row's end, in one transaction. False: not extended (another container
+        recorded a later sighting, or the visit was released or replaced)."""
         try:
-            answer = self._table.update_item(
-                Key={"person_id": person_id},
-                UpdateExpression="SET last_seen = :seen, expires_at = :expires",
-                ConditionExpression="attribute_exists(person_id) AND last_seen < :seen AND alert_status <> :released",
-                ExpressionAttributeValues={":seen": _number(seen_at), ":expires": expires_at, ":released": "RELEASED"},
-                ReturnValues="ALL_NEW",
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": {"person_id": person_id},
+                            "UpdateExpression": "SET last_seen = :seen, expires_at = :expires",
+                            "ConditionExpression": (
+                                "attribute_exists(person_id) AND first_seen = :first AND last_seen < :seen"
+                                " AND alert_status <> :released"
+                            ),
+                            "ExpressionAttributeValues": {
+                                ":seen": _number(seen_at),
+                                ":first": _number(first_seen),
+                                ":expires": expires_at,
+                                ":released": "RELEASED",
+                            },
+                        }
+                    },
+                    {"Update": self._history.extending(person_id, first_seen, seen_at, cameras)},
+                ]
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error.response["Error"]["Code"] != "TransactionCanceledException" or not _condition_failed(error):
                 raise
-            return None
-        first_seen = answer.get("Attributes", {}).get("first_seen")
-        return float(first_seen) if first_seen is not None else None
+            return False
+        return True
 
 
-class DynamoDBVisitHistory:
-    """The visit history (greeter_common.visit_history) as a visit listener: one write when a visit opens, one
-    each time it is extended."""
-
-    def __init__(self, history: VisitHistory, clock: Callable[[], float]):
-        self._history, self._clock = history, clock
-
-    @tracer.capture_method
-    def visit_opened(self, person: Person, sighting: Sighting, alert: Alert) -> None:
-        self._history.opened(person.person_id, sighting.seen_at, sighting.camera, alerted_at=self._clock())
-
-    @tracer.capture_method
-    def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None:
-        self._history.seen_again(person_id, first_seen, last_seen, cameras)
+def _condition_failed(error: ClientError) -> bool:
+    """A cancelled transaction whose only reason is a condition that did not hold (not a conflict or throttling)."""
+    reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+    return "ConditionalCheckFailed" in reasons and set(reasons) <= {"ConditionalCheckFailed", "None"}
 
 
 class TabletArrivals:
-    """The staff tablets as a visit listener: each visit's arrival is published on the arrivals channel (AppSync
-    Events), with the visit history's id for the visit so "I'm on it" finds it. The publisher never raises and
-    counts its failures (ArrivalPublishFailed): a tablet missing a card never costs the email a retry."""
+    """The staff tablets, told of each visit once its email is out: the arrival is published on the arrivals
+    channel (AppSync Events), with the visit history's id for the visit so "I'm on it" finds it. The publisher
+    never raises and counts its failures (ArrivalPublishFailed): a tablet missing a card never costs the email
+    a retry."""
 
     def __init__(self, publisher: ArrivalPublisher):
         self._publisher = publisher
@@ -202,9 +228,6 @@ class TabletArrivals:
                 )
             ]
         )
-
-    def visit_extended(self, person_id: str, first_seen: float, last_seen: float, cameras: set[str]) -> None:
-        """A visit going on is no news to the tablets: the card is up."""
 
 
 def _number(seconds: float) -> Decimal:
@@ -241,69 +264,6 @@ class SnsAlerts:
                 if attempt == _PUBLISH_ATTEMPTS:
                     raise
             self._sleep(0.1 * 2**attempt)
-
-
-# The link is a nicety: a slow Kinesis Video endpoint must cost the email seconds, never the function's timeout.
-_QUICK = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})
-_HLS_MAX_SECONDS = 43_200  # GetHLSStreamingSessionURL's longest session: 12 hours
-_CLIP_BEFORE, _CLIP_AFTER = 10, 50  # seconds of video around the moment
-_ENDPOINT_RETRY_SECONDS = 300  # a stream whose endpoint lookup failed is not asked again for this long
-
-
-class KinesisVideoLinks:
-    """On-demand HLS sessions around a moment, by AWS's clock (SERVER_TIMESTAMP, right even when the camera's
-    clock is wrong). Endpoints are remembered per stream, and so is a failed lookup, for a while."""
-
-    def __init__(self, session, link_hours: float, clock: Callable[[], float] = time.time):
-        self._session = session
-        self._kinesisvideo = session.client("kinesisvideo", config=_QUICK)
-        self._archived_media: dict[str, object] = {}
-        self._failed_at: dict[str, float] = {}
-        self._clock = clock
-        self.seconds = int(min(link_hours * 3600, _HLS_MAX_SECONDS))
-
-    def _client_for(self, stream_arn: str):
-        if stream_arn not in self._archived_media:
-            failed_at = self._failed_at.get(stream_arn)
-            if failed_at is not None and self._clock() - failed_at < _ENDPOINT_RETRY_SECONDS:
-                return None
-            try:
-                endpoint = self._kinesisvideo.get_data_endpoint(
-                    StreamARN=stream_arn, APIName="GET_HLS_STREAMING_SESSION_URL"
-                )["DataEndpoint"]
-            except (ClientError, BotoCoreError) as error:
-                self._failed_at[stream_arn] = self._clock()
-                logger.warning("no video endpoint for the stream", stream_arn=stream_arn, error=type(error).__name__)
-                return None
-            self._archived_media[stream_arn] = self._session.client(
-                "kinesis-video-archived-media", endpoint_url=endpoint, config=_QUICK
-            )
-        return self._archived_media[stream_arn]
-
-    @tracer.capture_method
-    def around(self, stream_arn: str, moment: float) -> str | None:
-        """A link to the video around `moment`, or None when there is none (no video, retention, errors)."""
-        client = self._client_for(stream_arn)
-        if client is None:
-            return None
-        try:
-            return client.get_hls_streaming_session_url(
-                StreamARN=stream_arn,
-                PlaybackMode="ON_DEMAND",
-                HLSFragmentSelector={
-                    "FragmentSelectorType": "SERVER_TIMESTAMP",
-                    "TimestampRange": {
-                        "StartTimestamp": datetime.fromtimestamp(moment - _CLIP_BEFORE, UTC),
-                        "EndTimestamp": datetime.fromtimestamp(moment + _CLIP_AFTER, UTC),
-                    },
-                },
-                ContainerFormat="FRAGMENTED_MP4",
-                DisplayFragmentTimestamp="ALWAYS",
-                Expires=self.seconds,
-            )["HLSStreamingSessionURL"]
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("no video link for the alert", stream_arn=stream_arn, error=type(error).__name__)
-            return None
 
 
 _SNAPSHOT_LINK_SECONDS = 3600

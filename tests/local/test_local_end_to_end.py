@@ -137,6 +137,7 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
         assert message["Subject"].startswith("Greeter: Ana Lima is at the entrance (")
         assert message["To"] == "staff@example.com"
         assert "Likes the window seat." in message.get_content()
+        assert f"  {greeter.url}#/people/" in message.get_content()  # the visit's page in the staff app served here
 
         status, people = _call(greeter, "GET", "/people", token=token)
         assert status == 200 and [p["name"] for p in people["people"]] == ["Ana Lima"]

@@ -129,35 +129,6 @@ def test_people_table_unreadable_fails_only_records_that_need_it_and_they_are_re
     assert len(pipeline.emails()) == 1
 
 
-def test_a_failing_video_endpoint_costs_the_link_not_the_email(faults, pipeline, capsys):
-    pipeline.register("maria", "Maria Silva")
-    faults.fail("kinesis-video-archived-media.GetHLSStreamingSessionURL", "InternalServerError", times=5, status=503)
-    pipeline.put(pipeline.frame([("maria", 97.0)]))
-    pipeline.source.drain()
-
-    [email] = pipeline.emails()
-    assert "No video link" in email["message"]
-    assert faults.calls["kinesis-video-archived-media.GetHLSStreamingSessionURL"] == 2  # two quick tries, no more
-    assert len(pipeline.source.invocations) == 1  # the record succeeded: nothing retried, nothing lost
-    assert emitted_metrics(capsys.readouterr().out)["VideoLinkMissing"] == 1
-
-
-def test_a_failed_endpoint_lookup_is_remembered_for_a_while(faults, pipeline):
-    for person in ("maria", "joao", "ana"):
-        pipeline.register(person, person.title())
-    faults.fail("kinesis-video.GetDataEndpoint", "InternalServerError", times=2, status=500)  # both quick tries
-    for person in ("maria", "joao"):
-        pipeline.put(pipeline.frame([(person, 97.0)]))
-        pipeline.source.drain()
-        pipeline.clock.advance(60)
-    assert faults.calls["kinesis-video.GetDataEndpoint"] == 2  # one lookup (two tries), not one per alert
-    pipeline.clock.advance(300)
-    pipeline.put(pipeline.frame([("ana", 97.0)]))
-    pipeline.source.drain()
-    assert faults.calls["kinesis-video.GetDataEndpoint"] == 3  # asked again after five minutes, and it answers
-    assert ["No video link" in e["message"] for e in pipeline.emails()] == [True, True, False]
-
-
 # ---------------------------------------------------------------------- a record that keeps failing
 def test_a_record_that_keeps_failing_is_parked_alone(faults, pipeline):
     """SNS refuses every email about one person: that record alone reaches the failure queue, after Lambda

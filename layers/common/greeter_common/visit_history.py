@@ -1,8 +1,9 @@
 """The visit history: one item per visit of a registered person, kept for the store's retention and then expired.
 
-Written by the match function as part of the visit it already tracks (one write when a visit opens, one when it is
-extended), read by the staff API (a day's visits, a person's visits, who is in the store now, a CSV export) and by
-the weekly summary. Strangers are never stored here: they are only counted (a metric per camera).
+Written by the match function inside the visits table's own writes (the same TransactWriteItems as the visit's
+sent-mark when it opens, and as its extension when it goes on: no call of its own), read by the staff API (a day's
+visits, a person's visits, who is in the store now, a CSV export) and by the weekly summary. Strangers are never
+stored here: they are only counted (a metric per camera).
 
 Item: person_id (partition key) and first_seen (sort key: the visit's first sighting, ISO 8601 UTC with
 milliseconds, so keys sort in time order); last_seen; store_day (the store-time date the visit began: the
@@ -87,41 +88,64 @@ class VisitHistory:
     def store_day(self, seconds: float) -> str:
         return datetime.fromtimestamp(seconds, self.time_zone).date().isoformat()
 
-    def _expires(self, last_seen: float) -> int:
+    def expires_at(self, last_seen: float) -> int:
+        """When the visit goes (DynamoDB TTL): the retention after its last recorded sighting."""
         return int(last_seen + self.retention_days * 86400) + 1
 
-    def opened(self, person_id: str, first_seen: float, camera: str, alerted_at: float | None = None) -> None:
-        """A visit began. Idempotent: a retried record that opens the same visit again changes nothing."""
-        item = {
-            "person_id": person_id,
-            "first_seen": iso(first_seen),
-            "last_seen": iso(first_seen),
-            "store_day": self.store_day(first_seen),
-            "cameras": {camera},
-            "expires_at": self._expires(first_seen),
+    def opening(self, person_id: str, first_seen: float, camera: str, alerted_at: float | None = None) -> dict:
+        """The write that records a visit's opening: one `Update` of a TransactWriteItems (or of update_item).
+
+        Unconditional and idempotent: written again (a retried transaction, a redelivered record of the same
+        alert) it changes nothing, and on a visit an extension already recorded it keeps the later last_seen."""
+        update = (
+            "SET last_seen = if_not_exists(last_seen, :first), store_day = :day,"
+            " expires_at = if_not_exists(expires_at, :expires)"
+        )
+        values: dict[str, Any] = {
+            ":first": iso(first_seen),
+            ":day": self.store_day(first_seen),
+            ":expires": self.expires_at(first_seen),
+            ":cameras": {camera},
         }
         if alerted_at is not None:
-            item["alerted_at"] = iso(alerted_at)
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(first_seen)")
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+            update += ", alerted_at = if_not_exists(alerted_at, :alerted)"
+            values[":alerted"] = iso(alerted_at)
+        return {
+            "TableName": self.table.name,
+            "Key": {"person_id": person_id, "first_seen": iso(first_seen)},
+            "UpdateExpression": update + " ADD cameras :cameras",
+            "ExpressionAttributeValues": values,
+        }
+
+    def extending(self, person_id: str, first_seen: float, last_seen: float, cameras: Iterable[str]) -> dict:
+        """The write that moves a visit's end and adds the cameras that saw it since: one `Update`. It carries the
+        whole item's shape, so a visit whose opening write was lost is still a complete (unalerted) row."""
+        cameras = set(cameras)
+        update = "SET last_seen = :last, store_day = :day, expires_at = :expires"
+        values: dict[str, Any] = {
+            ":last": iso(last_seen),
+            ":day": self.store_day(first_seen),
+            ":expires": self.expires_at(last_seen),
+        }
+        if cameras:
+            update += " ADD cameras :cameras"
+            values[":cameras"] = cameras
+        return {
+            "TableName": self.table.name,
+            "Key": {"person_id": person_id, "first_seen": iso(first_seen)},
+            "UpdateExpression": update,
+            "ExpressionAttributeValues": values,
+        }
+
+    def opened(self, person_id: str, first_seen: float, camera: str, alerted_at: float | None = None) -> None:
+        """A visit began (on its own, outside the match function's transactions). Idempotent."""
+        self.table.update_item(**_without_table(self.opening(person_id, first_seen, camera, alerted_at)))
 
     def seen_again(self, person_id: str, first_seen: float, last_seen: float, cameras: Iterable[str]) -> None:
-        """The visit goes on: move its end (never backwards) and add the cameras that saw it since."""
-        cameras = set(cameras)
-        update = "SET last_seen = :last, expires_at = :expires" + (" ADD cameras :cameras" if cameras else "")
-        values: dict[str, Any] = {":last": iso(last_seen), ":expires": self._expires(last_seen)}
-        if cameras:
-            values[":cameras"] = cameras
+        """The visit goes on (on its own): move its end, never backwards, and add the cameras that saw it since."""
+        write = _without_table(self.extending(person_id, first_seen, last_seen, cameras))
         try:
-            self.table.update_item(
-                Key={"person_id": person_id, "first_seen": iso(first_seen)},
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(first_seen) AND last_seen < :last",
-                ExpressionAttributeValues=values,
-            )
+            self.table.update_item(**write, ConditionExpression="attribute_exists(first_seen) AND last_seen < :last")
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
@@ -244,6 +268,10 @@ class VisitHistory:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return erased
+
+
+def _without_table(write: dict) -> dict:
+    return {name: value for name, value in write.items() if name != "TableName"}
 
 
 def _encode_token(partition: str, key: dict | None) -> str:
