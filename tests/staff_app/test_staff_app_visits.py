@@ -3,15 +3,18 @@ downloaded with the staff member's token, a person's visits, and a visit's page 
 The visits are written to the visit history as the match function writes them."""
 
 import csv
+import importlib.util
 import io
 import re
+import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from greeter_common.visit_history import epoch
 from playwright.sync_api import expect
-from staff_app_kit import astronaut_photo, register_by_file, sign_in, visits
+from staff_app_kit import ROOT, astronaut_photo, register_by_file, sign_in, visits
 from test_staff_app_accessibility import TABLET, _serious_violations
 
 
@@ -73,7 +76,20 @@ def test_visits_now_a_day_paged_and_a_csv_of_two_days(page, backend, screens):
     expect(page.get_by_role("status").filter(has_text=f"Downloaded {file.suggested_filename}.")).to_be_visible()
 
 
-def test_a_persons_visits_and_a_visits_page_with_its_video(page, backend, screens):
+def _email_link(monkeypatch, app_url: str, person_id: str, first_seen: float) -> str:
+    """The visit page's link in the alert email: the match function's own visit_page()."""
+    match = ROOT / "functions" / "match"
+    monkeypatch.syspath_prepend(str(match))
+    had_sightings = "sightings" in sys.modules
+    spec = importlib.util.spec_from_file_location("match_alert_email", match / "alert_email.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not had_sightings:  # the match function's module, imported by it: gone again for the next test
+        sys.modules.pop("sightings", None)
+    return module.visit_page(app_url, person_id, first_seen)
+
+
+def test_a_persons_visits_and_a_visits_page_with_its_video(page, backend, screens, monkeypatch):
     backend.staff("maria@example.com")
     sign_in(page, backend, "maria@example.com")
     register_by_file(page, "Maria Silva", astronaut_photo())
@@ -96,8 +112,12 @@ def test_a_persons_visits_and_a_visits_page_with_its_video(page, backend, screen
     expect(watch).to_have_attribute("target", "_blank")
     page.screenshot(path=screens / "visit.png", full_page=True)
 
-    # Three days ago: the stream keeps 24 hours of video.
+    # The link in the alert email, as the match function writes it, opens the same page.
     person_id, old = seeded["person_id"], seeded["visit_ids"][-1]
+    page.goto(_email_link(monkeypatch, backend.url, person_id, epoch(seeded["visit_ids"][0])))
+    expect(page.get_by_role("link", name="Watch (entrance)")).to_be_visible()
+
+    # Three days ago: the stream keeps 24 hours of video.
     page.goto(f"{backend.url}/#/people/{person_id}/visits/{old.replace(':', '%3A')}")
     expect(page.get_by_text("The video has expired: the cameras keep video for 24 hours.")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("^Watch"))).to_have_count(0)
