@@ -37,8 +37,16 @@ def _ssm(api, logical_id: str, value: str) -> None:
     )
 
 
-def test_a_fresh_store_shows_each_camera_watching_and_todays_hours(api, store_hours_machine, at_tuesday_10am):
+def test_a_fresh_store_shows_each_camera_watching_and_todays_hours(api, store_hours_machine, faults, at_tuesday_10am):
+    faults.calls.clear()
     reply = api.call("store")
+    # Four reads, however many cameras: the detection states in one batch, the two parameters, the latest runs.
+    assert sorted(faults.calls) == [
+        ("dynamodb", "BatchGetItem"),
+        ("sfn", "ListExecutions"),
+        ("ssm", "GetParameter"),
+        ("ssm", "GetParameter"),
+    ]
     assert reply.status == 200, reply.body
     store = reply.body
     # No store-hours run yet: frame search searches (a fresh stack works at once), and the screen says so.
