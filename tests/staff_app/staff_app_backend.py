@@ -1,10 +1,13 @@
 """The staff app's back end for browser tests: template.yaml on moto, the real registration function behind a
 small HTTP front that turns requests into API Gateway events with Cognito claims, Cognito's JSON API, and the
-app's static files with the same security headers CloudFront adds.
+app's static files with the same security headers CloudFront adds. Store hours run as in AWS: moto executes
+the template's state machine (a manager's override starts it), its lambda:invoke reaching the real store-hours
+function in this process.
 
 It runs in its own process (`python tests/staff_app/staff_app_backend.py`), so moto's in-process mock
 never meets the pytest process's own. It prints one JSON line (its URL) and serves until killed. Test-only
-control routes live under /_test/: reset to a fresh stack, create a staff account, count what is stored.
+control routes live under /_test/: reset to a fresh stack, create a staff account, count what is stored, write
+visits to the visit history as the match function does, list the store-hours runs.
 """
 
 from __future__ import annotations
