@@ -48,6 +48,15 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 FUNCTIONS = ("RegistrationFunction", "FrameSearchFunction", "MatchFunction", "StoreHoursFunction")
 DEFAULT_STATE = ROOT / "local-state"
 DEFAULT_OUTPUT = ROOT / "local-output"
+# Kinesis Video Streams' archived-media operations (its data endpoint's), by their REST paths.
+_ARCHIVED_MEDIA_PATHS = {
+    "/getHLSStreamingSessionURL",
+    "/getDASHStreamingSessionURL",
+    "/getClip",
+    "/getImages",
+    "/getMediaForFragmentList",
+    "/listFragments",
+}
 STAFF_APP_CANDIDATES = ("staff-app/dist", "staff_app/dist", "web/dist", "app/dist")
 
 
@@ -272,14 +281,26 @@ class LocalRuntime:
         return {"ARRIVALS_HTTP_ENDPOINT": self.events.http_endpoint}
 
     def _local_video_endpoints(self) -> None:
-        """Kinesis Video Streams' data endpoints point at the local server too (moto names AWS hosts)."""
+        """Kinesis Video Streams' data endpoints point at the local server too (moto names AWS hosts). Its
+        archived-media calls sign as `kinesisvideo` like the control plane, which is all moto's server goes by on
+        127.0.0.1: their paths send them to the archived-media backend, as AWS's data endpoint host does."""
         from moto.kinesisvideo.models import Stream
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         original = Stream.get_data_endpoint
         Stream.get_data_endpoint = lambda stream, api_name: self.moto_url
+        infer = DomainDispatcherApplication.infer_service_region_host
+
+        def archived_media_by_path(app, environ: dict, path: str) -> str | None:
+            if environ.get("PATH_INFO", "") in _ARCHIVED_MEDIA_PATHS:
+                return f"data.kinesisvideo.{REGION}.amazonaws.com"
+            return infer(app, environ, path)
+
+        DomainDispatcherApplication.infer_service_region_host = archived_media_by_path
 
         def undo() -> None:
             Stream.get_data_endpoint = original
+            DomainDispatcherApplication.infer_service_region_host = infer
 
         self._stops.append(undo)
 

@@ -5,13 +5,16 @@ They exist only when the runtime is started with test routes (`python -m local -
 call 127.0.0.1. Nothing like them exists in the deployed stack (API Gateway serves only the template's routes).
 
     POST reset                 everything back to the state at start-up: tables, buckets (every object version),
-                               face collections, staff accounts; the arrivals channel's log emptied and resumed
+                               face collections, staff accounts, SSM parameters (store hours' override); the
+                               arrivals channel's log emptied and resumed; answers the staff app's config.json
+                               with the stack's `hours` (weekday -> hours) and `tables` (logical id -> name)
     POST staff                 {"email", "password", "confirmed", "totp", "role"}: a staff account in a role's
                                group (with TOTP set up when "totp"); answers {"email", "totp_secret"}
     GET  stored                {"people": [names], "faces": n, "photos": n}
     GET  person?name=N         a registered person's id and first registered photo (base64), and where this
                                runtime's cameras put their crops: what a test needs to play the camera
     GET  arrivals              every event accepted on the arrivals channel, with the time the channel got it
+    GET  store-hours           the store-hours state machine's runs since the last reset, newest first
     POST events/pause|resume   drop every tablet's socket and refuse new ones (a shop's Wi-Fi dropping) / end it
 """
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from local.runtime import LocalRuntime
 
 log = logging.getLogger("greeter.local")
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class TestControls:
@@ -40,6 +44,7 @@ class TestControls:
         self.stack = runtime.stack
         self._start: dict[str, Any] = {}
         self._lock = threading.Lock()  # one reset at a time
+        self._runs_before: set[str] = set()  # store-hours runs from before the last reset
 
     # ------------------------------------------------------------------ the state at start-up
     def _resources(self, kind: str) -> list[str]:
@@ -80,7 +85,21 @@ class TestControls:
             "buckets": {bucket: self._versions(bucket) for bucket in self._resources("AWS::S3::Bucket")},
             "faces": {collection: self._face_ids(collection) for collection in self._collections()},
             "users": self._users(),
+            "parameters": self._parameters(),
         }
+        self._runs_before = {run["executionArn"] for run in self._runs()}
+
+    def _parameters(self) -> dict[str, str]:
+        ssm = self.stack.client("ssm")
+        names = self._resources("AWS::SSM::Parameter")
+        return {name: ssm.get_parameter(Name=name)["Parameter"]["Value"] for name in names}
+
+    def _runs(self) -> list[dict]:
+        scheduler = getattr(self.runtime, "scheduler", None)
+        if scheduler is None:
+            return []
+        sfn = scheduler.sfn
+        return sfn.list_executions(stateMachineArn=scheduler.state_machine_arn)["executions"]
 
     def reset(self) -> None:
         dynamodb, s3, cognito = (self.stack.client(name) for name in ("dynamodb", "s3", "cognito-idp"))
@@ -100,6 +119,11 @@ class TestControls:
                 self.runtime.rekognition.handle("DeleteFaces", {"CollectionId": collection, "FaceIds": extra})
         for user in self._users() - self._start["users"]:
             cognito.admin_delete_user(UserPoolId=self.stack.ref("StaffUserPool"), Username=user)
+        ssm = self.stack.client("ssm")
+        for name, value in self._start["parameters"].items():
+            if ssm.get_parameter(Name=name)["Parameter"]["Value"] != value:
+                ssm.put_parameter(Name=name, Value=value, Overwrite=True)
+        self._runs_before = {run["executionArn"] for run in self._runs()}
         events = self.runtime.events
         events.resume()
         events.published.clear()
@@ -113,7 +137,14 @@ class TestControls:
                 began = time.monotonic()
                 self.reset()
                 log.debug("reset to the state at start-up in %.1f s", time.monotonic() - began)
-            return 200, self.runtime.status()["staff_app_config"]
+            return 200, self.runtime.status()["staff_app_config"] | {
+                "hours": {day: self.stack.resolve({"Ref": f"{day}Hours"}) for day in DAYS},
+                "tables": {
+                    name: self.stack.ref(name)
+                    for name, resource in self.stack.resources.items()
+                    if resource["Type"] == "AWS::DynamoDB::Table"
+                },
+            }
         if what == "staff" and method == "POST":
             answer = self.staff(**json.loads(request.get_data()))
             self.runtime._save_requested.set()
@@ -128,6 +159,8 @@ class TestControls:
                 {"channel": channel, "event": event, "received_at": at}
                 for (channel, event), at in zip(events.published, events.published_at, strict=False)
             ]
+        if what == "store-hours" and method == "GET":
+            return 200, self.store_hours_runs()
         if what == "events/pause" and method == "POST":
             self.runtime.events.pause()
             return 200, {"paused": True}
@@ -135,6 +168,16 @@ class TestControls:
             self.runtime.events.resume()
             return 200, {"paused": False}
         return 404, {"message": "no such control route"}
+
+    def store_hours_runs(self) -> list[dict]:
+        sfn = self.runtime.scheduler.sfn
+        runs = sorted(
+            (run for run in self._runs() if run["executionArn"] not in self._runs_before),
+            key=lambda run: run["startDate"],
+            reverse=True,
+        )
+        described = [sfn.describe_execution(executionArn=run["executionArn"]) for run in runs]
+        return [{"name": r["name"], "status": r["status"], "input": json.loads(r["input"])} for r in described]
 
     def staff(
         self, email: str, password: str, confirmed: bool = True, totp: bool = False, role: str = "manager"

@@ -68,6 +68,18 @@ def test_a_different_person_where_the_last_one_stood_is_searched(sender_for):
     assert sent == [0.2, 20.2]  # the cameraman is not taken for the astronaut, and she is still remembered
 
 
+def test_a_track_handed_from_one_person_to_another_is_searched_again_at_its_next_look(sender_for):
+    sender = sender_for(resend_max_seconds=10)
+    crops = []
+    for i in range(25 * FPS):  # the astronaut for 5 s, then the cameraman steps into her place, no gap
+        frame = ASTRONAUT_AT_DOOR if i < 5 * FPS else CAMERAMAN_AT_DOOR
+        crops += sender.process_frame(frame, T0 + i / FPS)
+
+    # Her first look, then his face at the track's next look; at 20.2 s it is him again: not sent.
+    assert [round(crop.captured_at - T0, 1) for crop in crops] == [0.2, 10.2]
+    assert len({crop.metadata["track-id"] for crop in crops}) == 1  # one track all along
+
+
 def test_a_face_is_searched_again_once_its_minutes_are_over(sender_for):
     sender = sender_for(search_memory_minutes=10)
 

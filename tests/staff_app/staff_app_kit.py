@@ -11,10 +11,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import boto3
 import numpy as np
 from greeter_camera.uploader import crop_object_key
+from greeter_common.visit_history import VisitHistory, iso
 from PIL import Image
 from playwright.sync_api import Page, expect
 from skimage import data
@@ -191,6 +193,38 @@ def arrival(backend: Backend, name: str, camera: str = "entrance") -> dict:
                 return {**published, "uploaded_at": uploaded_at, "delivered": True}
         time.sleep(0.05)
     raise AssertionError(f"no arrival of {name} was published within {ARRIVAL_TIMEOUT} s of the crop {key}")
+
+
+def visits(backend: Backend, name: str, *visits: tuple[float, float] | dict) -> dict:
+    """Past visits of a registered person, written to the visit history through the local AWS endpoint as the
+    match function writes them: (first sighting, last sighting) in epoch seconds, or {first_seen, last_seen,
+    cameras}; opened at the first sighting (alerted then), seen again until the last."""
+    person_id = backend._call("GET", f"person?name={urllib.parse.quote(name)}")["person_id"]
+    dynamodb = boto3.resource(
+        "dynamodb",
+        endpoint_url=backend.aws_url,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the local endpoint takes any key
+    )
+    history = VisitHistory(
+        dynamodb.Table(backend.config["tables"]["VisitHistoryTable"]),
+        ZoneInfo(backend.config["storeTimeZone"]),
+        retention_days=90,
+    )
+    ids = []
+    for visit in visits:
+        visit = visit if isinstance(visit, dict) else {"first_seen": visit[0], "last_seen": visit[1]}
+        cameras = visit.get("cameras", ["entrance"])
+        history.opened(person_id, visit["first_seen"], cameras[0], alerted_at=visit["first_seen"])
+        history.seen_again(person_id, visit["first_seen"], visit["last_seen"], cameras[1:])
+        ids.append(iso(visit["first_seen"]))
+    return {"person_id": person_id, "visit_ids": ids}
+
+
+def store_hours_runs(backend: Backend) -> list[dict]:
+    """The store-hours state machine's runs since the test's reset, newest first: {name, status, input}."""
+    return backend._call("GET", "store-hours")
 
 
 def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> None:
