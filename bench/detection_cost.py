@@ -3,10 +3,13 @@
     .venv/bin/python -m bench.detection_cost [--visitors 300] [--open-hours 12] [--days 30] [--seed 7]
 
 One entrance camera. A stream processor bills every minute it runs, whoever is in view; frame search
-pays per face crop the camera sends, and the camera sends a crop when it first sees a face and then
-again after 10, 20, 40, 80, 120, 120... seconds while the same face stays in view (the Pi's defaults,
-pi/greeter_camera/detection_settings.py), at most 30 a minute. The simulated day (assumptions printed
-with the results, all parameters of `StoreDay`):
+pays per face crop the camera sends. The camera looks at a face when it first sees it and then again after
+10, 20, 40, 80, 120, 120... seconds while the same face stays in view, at most 30 crops a minute; a look
+becomes a crop only if the face is not one it sent in the last 60 minutes (its memory of searched faces;
+the Pi's defaults, pi/greeter_camera/detection_settings.py). Whether the memory knows a face again, or takes
+someone for another, is measured on real photos with the camera's own models (bench/face_memory.py) and
+drawn at those rates here. Both policies run side by side on the same simulated days. The simulated day
+(assumptions printed with the results, all parameters of `StoreDay`):
   - the store is open 12 h; visitors arrive with a lunchtime and an after-work peak, alone (60%), in
     pairs (30%) or threes (10%), and stay 12 min (median; lognormal);
   - the entrance camera sees a visitor's face for ~4 s coming in; 15% linger at the display by the door
@@ -23,10 +26,12 @@ from __future__ import annotations
 import argparse
 import math
 import random
-from bisect import bisect_left
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
+from bench.face_memory import report as face_memory_report
 from bench.prices import PRICES as ALL_PRICES
 from bench.report import markdown_table, publish
 
@@ -76,13 +81,40 @@ class StoreDay:
 
 @dataclass(frozen=True)
 class CameraPolicy:
-    """The Pi's crop policy (pi/greeter_camera/detection_settings.py defaults) and the cloud's guardrail."""
+    """The Pi's crop policy (pi/greeter_camera/detection_settings.py defaults) and the cloud's guardrail.
+    `measured()` is the policy with the memory's rates as bench/face_memory.py measures them."""
 
     confirm_seconds: float = 0.4  # GREETER_CONFIRM_FRAMES=2 at 5 fps
     resend_seconds: float = 10.0  # GREETER_RESEND_SECONDS
     resend_max_seconds: float = 120.0  # GREETER_RESEND_MAX_SECONDS
     camera_cap_per_minute: int = 30  # GREETER_MAX_CROPS_PER_MINUTE
     cloud_cap_per_minute: int = 60  # template parameter SearchesPerMinutePerCamera
+    search_memory_seconds: float = 0.0  # GREETER_SEARCH_MEMORY_MINUTES (60 on the camera; 0 = no memory)
+    recognised_share: float = 0.0  # a face sent earlier is known again (bench/face_memory.py)
+    confused_share: float = 0.0  # per remembered face: a stranger taken for it
+
+    @classmethod
+    def measured(cls, memory_minutes: float = 60.0) -> CameraPolicy:
+        from bench.face_memory import measure
+
+        recognition = measure()
+        return cls(
+            search_memory_seconds=memory_minutes * 60,
+            recognised_share=recognition.recognised_share,
+            confused_share=recognition.confused_share,
+        )
+
+    @property
+    def without_memory(self) -> CameraPolicy:
+        return replace(self, search_memory_seconds=0.0)
+
+
+class Track(NamedTuple):
+    """A stretch of time the camera keeps one face's track; `who` is the person (negative: staff)."""
+
+    start: float
+    end: float
+    who: int
 
 
 @dataclass(frozen=True)
@@ -92,7 +124,7 @@ class CloudUsage:
     lambda_seconds: float = 0.4  # DynamoDB get + update, SearchFacesByImage (~0.2-0.3 s), PutRecord, DeleteObject
     lambda_memory_gb: float = 0.25  # template Globals MemorySize 256
     log_bytes: float = 1500  # START/END/REPORT lines and one structured "crop handled" line
-    video_kbps: float = 3000  # the Pi's GREETER_BITRATE_KBPS default: what a stream processor reads
+    video_kbps: float = 3000  # the Pi's GREETER_BITRATE_KBPS default with detection off: a stream processor reads it
     registered_faces: int = 500
 
 
@@ -100,6 +132,8 @@ class CloudUsage:
 class DayResult:
     tracks: int = 0
     crops: int = 0
+    looks_known: int = 0  # a look the memory of searched faces answered: no crop
+    looks_confused: int = 0  # ... of these, a stranger taken for someone remembered: a search missed
     dropped_by_camera_cap: int = 0
     dropped_by_cloud_cap: int = 0
     seconds_with_a_face: float = 0.0
@@ -144,34 +178,37 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return max(count, 0)
 
 
-def face_tracks(rng: random.Random, day: StoreDay) -> list[tuple[float, float]]:
-    """Every (start, end) during which the camera keeps one face's track, over one open day."""
+def face_tracks(rng: random.Random, day: StoreDay) -> list[Track]:
+    """Every stretch during which the camera keeps one face's track, over one open day, and whose face it is."""
     open_seconds = day.open_hours * 3600
     tracks = []
+    visitor = 0
     for arrived, size in _arrival_times(rng, day):
         for _ in range(size):
+            visitor += 1
             start = arrived + rng.uniform(0, 2)  # a group comes in within a couple of seconds
-            tracks.append((start, start + _lognormal(rng, day.entry_view_median_seconds, day.view_sigma)))
+            tracks.append(Track(start, start + _lognormal(rng, day.entry_view_median_seconds, day.view_sigma), visitor))
             if rng.random() < day.linger_share:
-                t, end = tracks[-1][1], tracks[-1][1] + rng.uniform(*day.linger_seconds)
+                t, end = tracks[-1].end, tracks[-1].end + rng.uniform(*day.linger_seconds)
                 while t < end:
                     t += rng.uniform(*day.linger_away_seconds)
                     look = min(rng.uniform(*day.linger_look_seconds), max(end - t, 0.5))
-                    tracks.append((t, t + look))
+                    tracks.append(Track(t, t + look, visitor))
                     t += look
             leaves = start + _lognormal(rng, day.visit_median_minutes * 60, day.visit_sigma)
             if leaves < open_seconds and rng.random() < day.exit_view_share:
-                tracks.append((leaves, leaves + _lognormal(rng, day.exit_view_median_seconds, day.view_sigma)))
-    for _ in range(day.staff):
+                view = _lognormal(rng, day.exit_view_median_seconds, day.view_sigma)
+                tracks.append(Track(leaves, leaves + view, visitor))
+    for member in range(1, day.staff + 1):
         for _ in range(_poisson(rng, day.staff_passes_per_hour * day.open_hours)):
             start = rng.uniform(0, open_seconds)
-            tracks.append((start, start + _lognormal(rng, day.staff_view_median_seconds, day.view_sigma)))
-    return sorted((s, min(e, open_seconds)) for s, e in tracks if s < open_seconds)
+            tracks.append(Track(start, start + _lognormal(rng, day.staff_view_median_seconds, day.view_sigma), -member))
+    return sorted(Track(s, min(e, open_seconds), who) for s, e, who in tracks if s < open_seconds)
 
 
-def crop_times(track: tuple[float, float], policy: CameraPolicy) -> list[float]:
-    """When the camera would send crops of one track, before its per-minute cap."""
-    start, end = track
+def crop_times(track: tuple[float, ...], policy: CameraPolicy) -> list[float]:
+    """When the camera would look at one track (send a crop of it, without a memory), before its per-minute cap."""
+    start, end = track[0], track[1]
     times, t, interval = [], start + policy.confirm_seconds, policy.resend_seconds
     while t <= end:
         times.append(t)
@@ -180,12 +217,39 @@ def crop_times(track: tuple[float, float], policy: CameraPolicy) -> list[float]:
     return times
 
 
-def _apply_rolling_cap(times: list[float], per_minute: int) -> tuple[list[float], int]:
-    kept: list[float] = []
-    for t in sorted(times):
-        if len(kept) - bisect_left(kept, t - 60) < per_minute:
-            kept.append(t)
-    return kept, len(times) - len(kept)
+def _camera_sends(
+    rng: random.Random, looks: list[tuple[float, int]], policy: CameraPolicy, day: DayResult
+) -> list[float]:
+    """The looks (time, who) in time order through the camera's per-minute cap and its memory of searched faces,
+    as pi/greeter_camera/tracking.py decides them; returns the times crops were sent and counts the rest."""
+    sent: list[float] = []
+    in_cap_window: deque[float] = deque()
+    searched_at: dict[int, float] = {}  # who -> the last time their face was sent
+    searches: deque[tuple[float, int]] = deque()  # (time, who) of each crop, oldest first
+    for t, who in sorted(looks):
+        while in_cap_window and in_cap_window[0] <= t - 60:
+            in_cap_window.popleft()
+        if len(in_cap_window) >= policy.camera_cap_per_minute:
+            day.dropped_by_camera_cap += 1
+            continue
+        if policy.search_memory_seconds > 0:
+            while searches and t - searches[0][0] >= policy.search_memory_seconds:
+                at, forgotten = searches.popleft()
+                if searched_at.get(forgotten) == at:
+                    del searched_at[forgotten]
+            if who in searched_at and rng.random() < policy.recognised_share:
+                day.looks_known += 1
+                continue
+            others = len(searched_at) - (who in searched_at)
+            if others and rng.random() < 1 - (1 - policy.confused_share) ** others:
+                day.looks_known += 1
+                day.looks_confused += 1
+                continue
+            searched_at[who] = t
+            searches.append((t, who))
+        in_cap_window.append(t)
+        sent.append(t)
+    return sent
 
 
 def _apply_calendar_cap(times: list[float], per_minute: int) -> int:
@@ -200,9 +264,9 @@ def _apply_calendar_cap(times: list[float], per_minute: int) -> int:
     return dropped
 
 
-def _covered_seconds(tracks: list[tuple[float, float]]) -> float:
+def _covered_seconds(tracks: list[Track]) -> float:
     covered, current_end = 0.0, -1.0
-    for start, end in tracks:
+    for start, end, _ in tracks:
         if end > current_end:
             covered += end - max(start, current_end)
             current_end = end
@@ -211,17 +275,20 @@ def _covered_seconds(tracks: list[tuple[float, float]]) -> float:
 
 def simulate_day(rng: random.Random, day: StoreDay, policy: CameraPolicy) -> DayResult:
     tracks = face_tracks(rng, day)
-    wanted = [t for track in tracks for t in crop_times(track, policy)]
-    sent, dropped_by_camera = _apply_rolling_cap(wanted, policy.camera_cap_per_minute)
-    return DayResult(
+    # The memory's draws have a generator of their own, seeded alike whatever the policy: both policies see
+    # the same days.
+    draws = random.Random(rng.random())
+    looks = [(t, track.who) for track in tracks for t in crop_times(track, policy)]
+    result = DayResult(
         tracks=len(tracks),
-        crops=len(sent),
-        dropped_by_camera_cap=dropped_by_camera,
-        dropped_by_cloud_cap=_apply_calendar_cap(sent, policy.cloud_cap_per_minute),
         seconds_with_a_face=_covered_seconds(tracks),
         open_seconds=day.open_hours * 3600,
-        track_lengths=[end - start for start, end in tracks],
+        track_lengths=[end - start for start, end, _ in tracks],
     )
+    sent = _camera_sends(draws, looks, policy, result)
+    result.crops = len(sent)
+    result.dropped_by_cloud_cap = _apply_calendar_cap(sent, policy.cloud_cap_per_minute)
+    return result
 
 
 # ---------------------------------------------------------------------- costs
@@ -325,8 +392,10 @@ def report(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, se
         "",
         f"Simulated day: {tracks_a_day:,.0f} face tracks (a face the camera follows until it is out of view "
         f"for 2 s), {crops_a_day:,.0f} crops sent ({crops_a_day / day.visitors:.1f} per visitor, staff "
-        f"included), {camera_capped_a_day:,.1f} held back by the camera's {policy.camera_cap_per_minute}/min "
-        f"cap, {cloud_capped_a_day:,.1f} dropped by the cloud's {policy.cloud_cap_per_minute}/min cap; "
+        f"included), {sum(d.looks_known for d in month) / days:,.0f} looks at a face sent within the last "
+        f"{policy.search_memory_seconds / 60:g} minutes not sent, {camera_capped_a_day:,.1f} held back by the "
+        f"camera's {policy.camera_cap_per_minute}/min cap, {cloud_capped_a_day:,.1f} dropped by the cloud's "
+        f"{policy.cloud_cap_per_minute}/min cap; "
         f"nobody in view {idle:.0%} of opening hours (the stream processor bills those minutes too).",
         "",
         f"Ceilings: a camera held at its own cap ({policy.camera_cap_per_minute}/min) all day would cost "
@@ -347,24 +416,43 @@ def report(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, se
 
 
 def sensitivity(day: StoreDay, policy: CameraPolicy, usage: CloudUsage, days: int, seed: int) -> str:
+    """Searches per visitor and the frame-search cost by footfall: the resend schedule alone beside the schedule
+    with the memory of searched faces, on the same simulated days."""
     rows = []
     for visitors in (100, 300, 1000, 3000):
         scenario = StoreDay(**{**day.__dict__, "visitors": visitors})
-        month = simulate_month(scenario, policy, days, seed)
-        lines = monthly_costs(month, scenario, usage)
-        rows.append(
-            [
-                f"{visitors:,}",
-                f"{sum(d.searches for d in month):,}",
-                _usd(sum(line.frame_search or 0 for line in lines)),
-                _usd(sum(line.stream_processor or 0 for line in lines)),
-            ]
-        )
+        row = [f"{visitors:,}"]
+        costs = []
+        for each in (policy.without_memory, policy):
+            month = simulate_month(scenario, each, days, seed)
+            searches = sum(d.searches for d in month)
+            row.append(f"{searches:,} ({searches / (visitors * days):.2f})")
+            costs.append(sum(line.frame_search or 0 for line in monthly_costs(month, scenario, usage)))
+            if each is policy:
+                row.append(f"{sum(d.looks_confused for d in month):,}")
+        rows.append(row + [_usd(c) for c in costs])
     return "\n".join(
         [
-            "### Frame search by footfall (same day shape, one camera)",
+            "### Searches by footfall: the resend schedule alone, and with the memory of searched faces",
             "",
-            markdown_table(["visitors a day", "searches a month", "FrameSearch", "StreamProcessor"], rows),
+            f"Same simulated days, one camera; searches a month (per visitor, staff included). The memory "
+            f"({policy.search_memory_seconds / 60:g} min) knows a face sent earlier again "
+            f"{policy.recognised_share:.0%} of the time and takes a stranger for a remembered face "
+            f"{policy.confused_share:.1%} of the time per face it holds, as measured by bench/face_memory.py; "
+            '"searches missed" are strangers it took for someone else (no search, so no greeting if they '
+            "registered).",
+            "",
+            markdown_table(
+                [
+                    "visitors a day",
+                    "searches, schedule alone",
+                    "searches, with memory",
+                    "searches missed",
+                    "FrameSearch, schedule alone",
+                    "FrameSearch, with memory",
+                ],
+                rows,
+            ),
         ]
     )
 
@@ -378,11 +466,13 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--output", type=Path, default=RESULTS / "detection_cost.md")
     args = parser.parse_args(argv)
     day = StoreDay(visitors=args.visitors, open_hours=args.open_hours)
-    policy, usage = CameraPolicy(), CloudUsage()
-    text = (
-        report(day, policy, usage, args.days, args.seed)
-        + "\n\n"
-        + sensitivity(day, policy, usage, args.days, args.seed)
+    policy, usage = CameraPolicy.measured(), CloudUsage()
+    text = "\n\n".join(
+        [
+            report(day, policy, usage, args.days, args.seed),
+            sensitivity(day, policy, usage, args.days, args.seed),
+            face_memory_report(),
+        ]
     )
     return publish(text, args.output)
 

@@ -11,7 +11,8 @@ FREE_TYPES, and a test fails when the template gains a type that is neither. Pro
 metrics, retention) are read from the template too.
 
 What the store does (visitors, cameras, hours, staff) is `Store`; how much each visitor costs in face searches
-is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy over a simulated day).
+is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy and its memory of searched
+faces over simulated days, the memory's rates measured on real photos by bench/face_memory.py).
 Prices: bench/prices.py (us-east-1 list prices, each with its source and the date it was read; no free tiers).
 
 Prints the tables and writes them as markdown to bench/results/monthly_bill.md.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,6 +36,9 @@ from bench.store_hours_cost import CAMERA_TRANSITIONS, RECONCILE_TRANSITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(ROOT / "pi"))  # the camera's own defaults (installed on the Pi, not packaged)
+from greeter_camera.config import REPLAY_BITRATE_KBPS, STREAM_PROCESSOR_BITRATE_KBPS  # noqa: E402
+
 from local.stack import Stack, load_template  # noqa: E402  (the template, evaluated as CloudFormation would)
 
 P = {name: price.each for name, price in PRICES.items()}
@@ -58,9 +63,15 @@ class Store:
     tablets: int = 2  # counter tablets signed in all opening hours
     api_requests_a_day: int = 200  # the staff app and CLI: registrations, look-ups, arrivals, store screen
     app_loads_a_day: int = 10
-    video_kbps: int = 3000  # the camera's H.264 bitrate (pi/: GREETER_BITRATE_KBPS)
+    video_kbps: int | None = None  # the camera's GREETER_BITRATE_KBPS; None: its default for the mode
     video_hours_a_day: float = 24.0  # the camera streams video round the clock, open or not
     sp_frames_per_second: float = 5.0  # StreamProcessor: analysed frames a second per camera, one record each
+
+    @property
+    def bitrate_kbps(self) -> int:
+        if self.video_kbps is not None:
+            return self.video_kbps
+        return REPLAY_BITRATE_KBPS if self.mode == "FrameSearch" else STREAM_PROCESSOR_BITRATE_KBPS
 
     @property
     def label(self) -> str:
@@ -225,7 +236,7 @@ def plan_for(store: Store) -> DeployPlan:
 @functools.cache
 def _camera_month(visitors: int, open_hours: float, open_days: int, seed: int) -> tuple[int, int]:
     """(crops, searches) one camera sends in the month: the Pi's crop policy over simulated days."""
-    month = simulate_month(StoreDay(visitors=visitors, open_hours=open_hours), CameraPolicy(), open_days, seed)
+    month = simulate_month(StoreDay(visitors=visitors, open_hours=open_hours), CameraPolicy.measured(), open_days, seed)
     return sum(d.crops for d in month), sum(d.searches for d in month)
 
 
@@ -263,17 +274,21 @@ class Line:
     shareable: bool = False  # one of these could serve a whole chain (see `chain`)
 
 
-def _metric_names() -> set[str]:
-    """Custom metrics Greeter's code emits (EMF via Powertools): literal names and the frame-search outcomes."""
+def _metric_names() -> tuple[set[str], set[str]]:
+    """Custom metrics Greeter's code emits (EMF via Powertools): (store-wide names, names with one series per
+    camera). Store-wide: literal add_metric names, the match function's rejection classes' `metric`, cold starts.
+    Per camera: the match function's `_camera_metric` names (the camera watch's CameraSilent and CameraClockSkew
+    are priced on their own line)."""
     names: set[str] = set()
+    per_camera: set[str] = set()
     for path in list((ROOT / "functions").rglob("*.py")) + list((ROOT / "layers").rglob("*.py")):
         text = path.read_text()
         names.update(re.findall(r"add_metric\(\s*name=\"([A-Za-z]\w+)\"", text))
-        for enum_body in re.findall(r"class \w*Outcome\w*\(StrEnum\):\n((?:    .*\n|\n)+)", text):
-            names.update(re.findall(r"=\s*\"([A-Z]\w+)\"", enum_body))
+        names.update(re.findall(r"^    metric = \"([A-Z]\w+)\"", text, re.MULTILINE))
+        per_camera.update(re.findall(r"_camera_metric\(\s*\"([A-Z]\w+)\"", text))
         if "capture_cold_start_metric=True" in text:
             names.add(f"ColdStart:{path.parent.name}")
-    return names
+    return names, per_camera - {"CameraClockSkew"}
 
 
 def _alarm_metrics(plan: DeployPlan) -> int:
@@ -315,7 +330,7 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
                 f"{minutes:,.0f} processor-minutes (store hours on)",
             )
         )
-        gb_read = store.video_kbps * 125 * store.open_hours * 3600 * store.open_days * processors / 1e9
+        gb_read = store.bitrate_kbps * 125 * store.open_hours * 3600 * store.open_days * processors / 1e9
         lines.append(Line("Kinesis Video read by Rekognition", gb_read * P["kvs_consumed_gb"], f"{gb_read:,.0f} GB"))
     if "FrameSearchFunction" in plan.resources:
         lines.append(
@@ -332,14 +347,14 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
     # Kinesis Video Streams: the cameras' video, round the clock
     streams = len(plan.of_type("AWS::KinesisVideo::Stream"))
     if streams:
-        gb_a_month = store.video_kbps * 125 * store.video_hours_a_day * 3600 * DAYS_A_MONTH * streams / 1e9
+        gb_a_month = store.bitrate_kbps * 125 * store.video_hours_a_day * 3600 * DAYS_A_MONTH * streams / 1e9
         retention = _parameter(plan, "VideoRetentionHours", 24)
         gb_stored = gb_a_month / (DAYS_A_MONTH * 24) * retention
         lines.append(
             Line(
                 "Kinesis Video ingest",
                 gb_a_month * P["kvs_ingested_gb"],
-                f"{gb_a_month:,.0f} GB ({store.video_kbps} kbit/s, {store.video_hours_a_day:g} h a day, "
+                f"{gb_a_month:,.0f} GB ({store.bitrate_kbps} kbit/s, {store.video_hours_a_day:g} h a day, "
                 f"{streams} stream{'s' if streams > 1 else ''})",
             )
         )
@@ -448,14 +463,16 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
                 f"{log_gb:,.2f} GB ingested, {retention_days:g} days kept",
             )
         )
-    metric_names = _metric_names()
+    metric_names, camera_metric_names = _metric_names()
+    series = len(metric_names) + len(camera_metric_names) * store.cameras
     hours_emitted = min(store.open_hours * store.open_days, HOURS_A_MONTH)
-    metric_usd = len(metric_names) * P["cw_metric_month"] * hours_emitted / HOURS_A_MONTH
+    metric_usd = series * P["cw_metric_month"] * hours_emitted / HOURS_A_MONTH
     lines.append(
         Line(
             "CloudWatch custom metrics",
             metric_usd,
-            f"{len(metric_names)} metrics, sent in the {hours_emitted:,.0f} open hours",
+            f"{series} metrics ({len(camera_metric_names)} of them per camera), sent in the {hours_emitted:,.0f} "
+            "open hours",
             fixed=True,
         )
     )
@@ -662,8 +679,10 @@ def main(argv: list[str] | None = None) -> str:
             "## All-in AWS bill per store-month (us-east-1 list prices, no free tiers)",
             "",
             f"{typical.open_days} open days of {typical.open_hours:g} h; the camera streams video "
-            f"{typical.video_hours_a_day:g} h a day at {typical.video_kbps} kbit/s; {typical.registered_share:.0%} of "
-            f"visitors registered; {typical.staff_accounts} staff accounts and {typical.tablets} counter tablets; "
+            f"{typical.video_hours_a_day:g} h a day at the camera's default bitrate ({REPLAY_BITRATE_KBPS} kbit/s in "
+            f"FrameSearch mode, {STREAM_PROCESSOR_BITRATE_KBPS} for a stream processor); "
+            f"{typical.registered_share:.0%} of visitors registered; {typical.staff_accounts} staff accounts and "
+            f"{typical.tablets} counter tablets; "
             f"{typical.api_requests_a_day} staff API requests a day.",
             "",
             summary,

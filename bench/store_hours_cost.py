@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.store_hours_cost [--year 2026] [--time-zone Europe/London]
 
 The hours are template.yaml's own defaults (MondayHours ... SundayHours), fed through the store-hours
-function's calendar (functions/store_hours/hours.py), so daylight-saving weeks count their real minutes.
+function's calendar (layers/common/greeter_common/store_calendar.py), so daylight-saving weeks count their real minutes.
 A face-search stream processor is billed per minute it runs; the prices compared:
   - $0.12/min: us-east-1, the figure AWS quotes and the frame-search bench uses; the live pricing page could
     not be read from here (a Rekognition deep-dive write-up says "~$0.10-0.12/minute");
@@ -27,9 +27,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
+sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-from hours import DAY_NAMES, WEEKDAYS, StoreCalendar  # noqa: E402
+from greeter_common.store_calendar import DAY_NAMES, WEEKDAYS, StoreCalendar  # noqa: E402
 
 PRICES_PER_MINUTE = {"us-east-1": 0.12, "ap-northeast-1": 0.15}
 # DecideDetection ... Done: one camera already in the wanted state, both next schedules already there

@@ -45,6 +45,11 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
     match = function_policy(stack, "MatchFunction")
     assert not [s for s in match if any(a.startswith("kinesisvideo:") for a in _actions(s))]
     assert not allows(match, Call("kinesisvideo:GetHLSStreamingSessionURL", arns["entrance"]))
+    # The staff app (a visit's page) plays each camera's video, and only this store's.
+    staff_api = function_policy(stack, "RegistrationFunction")
+    assert sorted(_granted(staff_api, "kinesisvideo:GetHLSStreamingSessionURL")) == sorted(arns.values())
+    assert sorted(_granted(staff_api, "kinesisvideo:GetDataEndpoint")) == sorted(arns.values())
+    assert not allows(staff_api, Call("kinesisvideo:GetHLSStreamingSessionURL", sibling))
 
     processors = {f"{stack.name}-{c}" for c in SIX}
     if mode == "StreamProcessor":
@@ -60,6 +65,9 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
         processor_arns = sorted(f"arn:aws:rekognition:{REGION}:{ACCOUNT}:streamprocessor/{p}" for p in processors)
         for action in ("Describe", "Start", "Stop"):
             assert sorted(_granted(hours, f"rekognition:{action}StreamProcessor")) == processor_arns
+        # The Store screen reads each processor's state, and changes none.
+        assert sorted(_granted(staff_api, "rekognition:DescribeStreamProcessor")) == processor_arns
+        assert not _granted(staff_api, "rekognition:StopStreamProcessor")
         assert "FrameSearchFunction" not in stack.resources
     else:
         assert rekognition.processors == {}
@@ -83,7 +91,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
 @pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_one_camera_is_the_default_and_its_resources_are_those_of_its_mode(aws, mode):
     stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": mode})
-    both = ["entranceClockAlarm", "entranceVideoStream", "entranceSilentAlarm"]
+    both = ["entranceClockAlarm", "entranceRegistrationCameraPolicy", "entranceVideoStream", "entranceSilentAlarm"]
     own = {
         "FrameSearch": ["entranceFrameSearchStreamPolicy"],
         "StreamProcessor": [

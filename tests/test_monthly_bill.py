@@ -68,6 +68,24 @@ def test_the_bill_follows_the_template_resources_camera_count_and_mode(bench):
     assert bench.total(processor) == pytest.approx(sum(line.usd for line in processor))
 
 
+def test_searches_come_from_the_camera_simulation_with_its_measured_memory_and_video_from_its_defaults(bench):
+    from greeter_camera.config import REPLAY_BITRATE_KBPS
+
+    from bench.detection_cost import CameraPolicy, StoreDay, simulate_month
+
+    store = bench.Store()
+    policy = CameraPolicy.measured()
+    month = simulate_month(StoreDay(visitors=store.visitors), policy, store.open_days, seed=7)
+    searches = next(line for line in bench.bill(store) if line.service == "Rekognition SearchFacesByImage")
+
+    assert policy.search_memory_seconds == 3600 and 0.5 < policy.recognised_share <= 1  # measured on photos
+    assert searches.usd == pytest.approx(sum(day.searches for day in month) * 0.001)
+    alone = simulate_month(StoreDay(visitors=store.visitors), policy.without_memory, store.open_days, seed=7)
+    assert sum(day.searches for day in month) < 0.7 * sum(day.searches for day in alone)
+    video = next(line for line in bench.bill(store) if line.service == "Kinesis Video ingest")
+    assert f"({REPLAY_BITRATE_KBPS} kbit/s" in video.basis
+
+
 def test_the_detection_stream_is_one_provisioned_shard_by_default_and_on_demand_on_request(bench):
     provisioned = next(line for line in bench.bill(bench.Store()) if line.service.startswith("Kinesis Data Streams"))
     assert provisioned.usd == pytest.approx(730 * 0.015 + bench.activity(bench.Store())["detection_records"] * 0.014e-6)

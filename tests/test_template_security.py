@@ -203,7 +203,13 @@ def _web_acl(stack):
     return acl
 
 
-def test_a_firewall_guards_the_api_stage_by_default(template):
+@pytest.fixture
+def firewalled(aws):
+    return Stack({"AlertEmails": "a@example.com", "ApiFirewall": "Enabled"})
+
+
+def test_the_firewall_guards_the_api_stage_when_enabled(firewalled):
+    template = firewalled
     acl = _web_acl(template)
     assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
@@ -222,7 +228,7 @@ def test_a_firewall_guards_the_api_stage_by_default(template):
     assert association["WebACLArn"] == template.get_att("RegistrationApiWebAcl", "Arn")
 
 
-def test_the_firewall_lets_photo_uploads_through(template):
+def test_the_firewall_lets_photo_uploads_through(firewalled):
     """Registrations, added photos and searches carry a base64 photo of up to ~4.4 MB; the common rule set
     blocks any body over 8 KB, so that one rule only counts."""
     sys.path.insert(0, str(ROOT / "tools"))
@@ -231,15 +237,17 @@ def test_the_firewall_lets_photo_uploads_through(template):
     assert greeter_staff.MAX_PHOTO_BYTES * 4 / 3 > 8 * 1024
     (common,) = [
         rule["Statement"]["ManagedRuleGroupStatement"]
-        for rule in _web_acl(template)["Rules"]
+        for rule in _web_acl(firewalled)["Rules"]
         if rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesCommonRuleSet"
     ]
     assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
 
 
-def test_the_firewall_can_be_turned_off(aws):
-    stack = Stack({"AlertEmails": "a@example.com", "ApiFirewall": "Disabled"})
-    assert not [r for r in stack.resources.values() if r["Type"].startswith("AWS::WAFv2::")]
+def test_without_the_firewall_by_default_the_api_still_admits_no_anonymous_request(template):
+    assert not [r for r in template.resources.values() if r["Type"].startswith("AWS::WAFv2::")]
+    api = template.resolve(template.resources["RegistrationApi"]["Properties"])
+    assert api["Auth"]["DefaultAuthorizer"] == "StaffUserPool"
+    assert int(api["MethodSettings"][0]["ThrottlingRateLimit"]) == 10
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,12 @@ def main() -> None:
     os.environ.setdefault("FACE_COLLECTION", "unused")
     os.environ.setdefault("MATCH_THRESHOLD", "85")
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    for name in ("SPECIAL_DAYS_PARAMETER", "OVERRIDE_PARAMETER", "STORE_HOURS_STATE_MACHINE", "VIDEO_STREAM_PREFIX"):
+        os.environ.setdefault(name, "unused")
+    os.environ.setdefault("CAMERAS", "entrance")
+    os.environ.setdefault("DETECTION_MODE", "FrameSearch")
+    os.environ.setdefault("VIDEO_RETENTION_HOURS", "24")
+    os.environ.setdefault("WEEKLY_HOURS", '{"mon": "closed"}')
     sys.path[:0] = [str(FUNCTION), str(ROOT / "layers" / "common")]
     import app  # noqa: PLC0415 - needs the paths above
 

@@ -14,8 +14,9 @@ A camera uploads each face crop to `crops/<video stream name>/<epoch-ms>-<uuid4>
      stream in the stream processor's own record shape, so the match function treats both modes alike;
   6. the crop is deleted (or, when snapshots are on and the face matched, kept as a short-lived snapshot).
 
-Every dropped crop is counted under its reason (the `Outcome`); throttling that outlasts the SDK's retries
-fails the invocation, so Lambda retries it and finally parks the event in the failure queue.
+Every crop's fate is logged with its reason (the `Outcome`; app.py counts searches, the cap and the rest as
+metrics); throttling that outlasts the SDK's retries fails the invocation, so Lambda retries it and finally
+parks the event in the failure queue.
 """
 
 import re
@@ -50,7 +51,7 @@ QUOTA_ITEM_HOURS = 1  # a per-minute counter item is kept (TTL) this long after 
 
 
 class Outcome(StrEnum):
-    """What became of a crop; each value is also the name of the metric that counts it."""
+    """What became of a crop, as its "crop handled" log line names it (app.py counts three kinds as metrics)."""
 
     MATCHED = "CropsMatched"  # a registered face: record written
     UNKNOWN_FACE = "CropsUnknownFace"  # a face nobody registered: record written with no MatchedFaces

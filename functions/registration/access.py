@@ -72,6 +72,11 @@ ROUTES: dict[str, Permission] = {
     # Every registered person's visits over a date range is a bulk view of customers, like the CSV.
     "GET /visits": Permission.EXPORT_VISITS,
     "GET /visits/export": Permission.EXPORT_VISITS,
+    "GET /people/{person_id}/visits/{first_seen}/video": Permission.SEE_VISIT_HISTORY,
+    # Every signed-in role sees the store's state (a tablet shows whether the cameras are watching); only a
+    # manager changes it.
+    "GET /store": Permission.SEE_ARRIVALS,
+    "POST /store/override": Permission.OVERRIDE_STORE_HOURS,
 }
 
 

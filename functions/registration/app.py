@@ -33,12 +33,14 @@ from errors import (
 from greeter_common.observability import logger, metrics, tracer
 from models import ErrorBody, FieldProblem
 from routes import router, sends_json
+from store_routes import router as store_router
 from visit_routes import router as visit_router
 from wiring import idempotency_config
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(router)
 app.include_router(visit_router)
+app.include_router(store_router)
 
 _THROTTLED = {
     "ThrottlingException",
@@ -49,6 +51,7 @@ _THROTTLED = {
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "InternalServerError",
+    "ClientLimitExceededException",  # Kinesis Video's throttling
 }
 
 

@@ -79,6 +79,12 @@ class VisitNotFound(ApiError):
     status, code = HTTPStatus.NOT_FOUND, "visit_not_found"
 
 
+class InvalidOverride(ApiError):
+    """A store-hours override the state machine could not act on (its end in the past, too far ahead...)."""
+
+    status, code = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_override"
+
+
 class Unauthorized(ApiError):
     status, code = HTTPStatus.UNAUTHORIZED, "unauthorized"
 

@@ -1,10 +1,12 @@
-"""The visit history's routes: a date range's visits, who is in the store now, one person's visits, a CSV export,
-and a staff member's "I'm on it". Dates are store-time days; times carry the store's UTC offset."""
+"""The visit history's routes: a date range's visits, who is in the store now, one person's visits, one visit with
+its video, a CSV export, and a staff member's "I'm on it". Dates are store-time days; times carry the store's UTC
+offset."""
 
 import csv
 import io
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import unquote
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +18,7 @@ from pydantic import BaseModel, Field
 from routes import _audit as audit
 from routes import _staff as staff_identity
 from routes import answer, refusals
-from wiring import arrivals, people_names, settings, visit_history
+from wiring import arrivals, people_names, settings, visit_history, visit_video
 
 router = APIGatewayRouter()
 
@@ -53,9 +55,25 @@ class InStoreNow(BaseModel):
     visits: list[VisitView]
 
 
+VISIT_ID = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"  # the first sighting, as visit_history.iso() writes it
+VISIT_ID_IN_PATH = r"^\d{4}-\d\d-\d\dT\d\d(:|%3A|%3a)\d\d(:|%3A|%3a)\d\d\.\d{3}Z$"
+
+
 class Acknowledgement(BaseModel):
     person_id: UUID
-    visit_id: str = Field(min_length=20, max_length=30, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    visit_id: str = Field(min_length=20, max_length=30, pattern=VISIT_ID)
+
+
+class ClipView(BaseModel):
+    camera: str
+    url: str | None = Field(description="An HLS session URL (plays in Safari, or with hls.js); null: no video.")
+    expires_at: str | None = Field(description="When the URL stops playing, store time.")
+    unavailable: str | None = Field(description="Why there is no video, as a sentence for staff.")
+
+
+class VisitWithVideo(BaseModel):
+    visit: VisitView
+    clips: list[ClipView] = Field(description="One per camera that saw the visit.")
 
 
 def _local(seconds: float | None) -> str | None:
@@ -152,6 +170,39 @@ def person_visits(
     except BadPageToken as error:
         raise InvalidPageToken(str(error)) from error
     return VisitsPage(visits=_views(visits, _now()), next_token=token)
+
+
+@router.get(
+    "/people/<person_id>/visits/<first_seen>/video",
+    summary="One visit and a fresh link to its video from each camera that saw it",
+    description="The video runs from 10 s before the first sighting to 10 s after the last (at most an hour); "
+    "a camera whose video has expired from its stream, or that was not streaming, gets a sentence instead.",
+    tags=["visits"],
+    responses={**answer(VisitWithVideo, "The visit and its video"), **refusals(VisitNotFound)},
+)
+def visit_with_video(
+    person_id: Annotated[UUID, Path(description="The person's id.")],
+    first_seen: Annotated[
+        str,
+        Path(
+            pattern=VISIT_ID_IN_PATH,
+            description="The visit's id: its first sighting, e.g. 2026-11-24T10:00:00.000Z (colons encoded or not).",
+        ),
+    ],
+) -> VisitWithVideo:
+    staff_identity()
+    # The resolver matches the request's path as sent: a link's encoded colons (%3A) arrive encoded.
+    visit = visit_history.visit(str(person_id), unquote(first_seen))
+    if visit is None:  # never was, expired, or erased with the person
+        raise VisitNotFound("no such visit")
+    clips = visit_video.clips(visit.first_seen, visit.last_seen, visit.cameras)
+    return VisitWithVideo(
+        visit=_views([visit], _now())[0],
+        clips=[
+            ClipView(camera=clip.camera, url=clip.url, expires_at=_local(clip.expires_at), unavailable=clip.unavailable)
+            for clip in clips
+        ],
+    )
 
 
 CSV_COLUMNS = ["date", "arrived", "left", "minutes", "name", "person_id", "cameras", "alerted_at", "acknowledged_by"]

@@ -1,5 +1,6 @@
 """The composition root: settings, AWS clients (created once, at cold start) and the services routes use."""
 
+import time
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -16,7 +17,9 @@ from people_store import PeopleNames, PeopleStore
 from photo_store import PhotoStore, SnapshotStore
 from settings import Settings
 from staff_audit import StaffAuditTrail
+from store_state import StoreState
 from undo import Deadline
+from visit_video import VisitVideo
 
 settings = load_settings(Settings)
 
@@ -55,9 +58,27 @@ _snapshots = (
 erasure = Erasure(_collection, _photos, _people, visit_history, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
+store_state = StoreState(
+    boto3.client("dynamodb", config=_AWS),
+    boto3.client("rekognition", config=_AWS),
+    boto3.client("ssm", config=_AWS),
+    boto3.client("stepfunctions", config=_AWS),
+    settings,
+)
+
 # "I'm on it" is told to every tablet on the arrivals channel (best effort: the visit history has it anyway).
 _session = boto3.session.Session()
 arrivals = ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
+# A visit's video: a client per camera stream's data endpoint, made when first needed, from the session every
+# other client here comes from (boto3.client's own default session), so they all share its configuration.
+visit_video = VisitVideo(
+    boto3._get_default_session().client,
+    _AWS,
+    settings.video_stream_prefix,
+    settings.cameras,
+    settings.video_retention_hours,
+    time.time,
+)
 
 idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
 # A retried request (same Idempotency-Key header, or the same body when there is none) gets the first

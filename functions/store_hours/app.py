@@ -3,8 +3,9 @@
 The state machine calls this once per run with its execution input and the time. It answers with
 the wanted detection state (RUNNING or STOPPED), why, and the next opening and closing (which the
 state machine turns into one-time EventBridge Scheduler schedules). It keeps the manager's manual
-override in its SSM parameter. All time-zone and calendar arithmetic lives in hours.py, the rules in
-decision.py; this module only reads and writes the two SSM parameters.
+override in its SSM parameter. All time-zone and calendar arithmetic lives in greeter_common.store_calendar
+(the staff API's Store screen reads the same calendar), the rules in decision.py; this module only reads and
+writes the two SSM parameters.
 
 Hours that cannot be read never stop a run: a weekday parameter that breaks a rule its pattern cannot
 express counts as a closed day, a mistyped special-days entry is dropped; either way the decision names
@@ -27,8 +28,15 @@ from botocore.config import Config
 from decision import Context, InvalidRequest, OverrideChange, decide
 from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import load_settings
-from hours import DAY_NAMES, WEEKDAYS, StoreCalendar, read_weekly_hours
-from models import Override, StoreHoursRequest, read_special_days
+from greeter_common.store_calendar import (
+    DAY_NAMES,
+    WEEKDAYS,
+    Override,
+    StoreCalendar,
+    read_special_days,
+    read_weekly_hours,
+)
+from models import StoreHoursRequest
 from pydantic import BaseModel, Json, ValidationError
 
 

@@ -17,17 +17,22 @@ Override rules (the manager's `{"action": "open" | "close"}`):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from hours import HORIZON_DAYS, Boundary, StoreCalendar
-from models import ExecutionInput, Override, StoreHoursRequest
+from greeter_common.store_calendar import (
+    HORIZON_DAYS,
+    MAX_OVERRIDE,
+    Boundary,
+    HoursError,
+    Override,
+    StoreCalendar,
+    override_until,
+)
+from models import ExecutionInput, StoreHoursRequest
 
 RUNNING, STOPPED = "RUNNING", "STOPPED"
-MAX_OVERRIDE = timedelta(days=14)
-_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class InvalidRequest(ValueError):
@@ -122,26 +127,10 @@ def _override_end(execution_input: ExecutionInput, calendar: StoreCalendar, now:
     if execution_input.until is None:
         boundary = calendar.next_change(now)
         return boundary.at if boundary is not None else now + MAX_OVERRIDE
-    text = execution_input.until.strip()
-    clock = _CLOCK_TIME.match(text)
-    if clock:
-        local_now = calendar.local(now)
-        wall = time(int(clock[1]), int(clock[2]))
-        until = datetime.combine(local_now.date(), wall, tzinfo=calendar.time_zone)
-        if until <= now:
-            until = datetime.combine(local_now.date() + timedelta(days=1), wall, tzinfo=calendar.time_zone)
-    else:
-        try:
-            until = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidRequest(f"until {text!r} is neither HH:MM nor an ISO 8601 time") from None
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=calendar.time_zone)
-    if until <= now:
-        raise InvalidRequest(f"until {text!r} is in the past")
-    if until - now > MAX_OVERRIDE:
-        raise InvalidRequest(f"until {text!r} is more than {MAX_OVERRIDE.days} days ahead")
-    return until
+    try:
+        return override_until(execution_input.until, calendar, now)
+    except HoursError as error:
+        raise InvalidRequest(str(error)) from None
 
 
 def _local_words(calendar: StoreCalendar, instant: datetime) -> str:

@@ -1,122 +1,17 @@
-"""Shapes the store-hours function reads and writes.
+"""Shapes the store-hours function reads: its execution input and what the state machine sends.
 
-- `SpecialDays`: the staff-editable SSM parameter (closed dates and special hours), e.g.
-      {"closed_dates": ["2026-12-25", "2026-12-26"],
-       "special_hours": {"2026-12-24": "09:00-14:00"},
-       "comment": "Christmas 2026"}
-  read entry by entry (`read_special_days`): a mistyped entry is dropped and named, the rest kept.
-- `Override`: the manager's manual override, kept in its own SSM parameter ("{}" when there is none).
-- `StoreHoursRequest`: what the state machine sends (its execution input, the time, the execution).
+The special-days parameter (`read_special_days`) and the manager's override (`Override`) are read by the staff
+API too, so they live with the calendar in greeter_common.store_calendar.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Literal
 
-from hours import HoursError, parse_day_hours
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 Action = Literal["open", "close", "resume"]
 Trigger = Literal["opening", "closing", "reconcile"]
-
-
-@dataclass(frozen=True)
-class SpecialDays:
-    """The entries of the special-days parameter that can be read, and what was dropped, entry by entry."""
-
-    closed_dates: tuple[date, ...] = ()
-    special_hours: dict[date, str] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
-
-
-SPECIAL_DAYS_KEYS = ("closed_dates", "special_hours", "comment")
-# Staff type free text here, where a customer's name can slip in ("Maria's birthday"): a dropped entry is
-# quoted only when it is made of what dates and hours are made of; otherwise it is named by its place.
-_QUOTABLE = re.compile(r"[0-9:/.,\- ]{1,25}")
-
-
-def read_special_days(raw: str | None) -> SpecialDays:
-    """The staff's JSON, read entry by entry: one mistyped date or range drops that entry only (and says
-    so), so the other closed dates still hold. Only text that is not a JSON object loses everything."""
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError as error:
-        return SpecialDays(problems=(f"not JSON ({error}); nothing in it is used",))
-    if not isinstance(value, dict):
-        return SpecialDays(problems=("not a JSON object; nothing in it is used",))
-    problems = [_unknown_key(key) for key in value if key not in SPECIAL_DAYS_KEYS]
-    closed: list[date] = []
-    dates = value.get("closed_dates", [])
-    if not isinstance(dates, list):
-        problems.append("closed_dates is not a list of dates; no closed date is used")
-        dates = []
-    for place, entry in enumerate(dates, start=1):
-        day = _date(entry)
-        if day is None:
-            problems.append(f"closed_dates entry {_shown(entry, place)} dropped: not a date (YYYY-MM-DD)")
-        else:
-            closed.append(day)
-    special: dict[date, str] = {}
-    entries = value.get("special_hours", {})
-    if not isinstance(entries, dict):
-        problems.append("special_hours is not an object of date: hours; no special hours are used")
-        entries = {}
-    for place, (key, text) in enumerate(entries.items(), start=1):
-        day = _date(key)
-        if day is None:
-            problems.append(f"special_hours entry {_shown(key, place)} dropped: not a date (YYYY-MM-DD)")
-            continue
-        try:
-            if not isinstance(text, str):
-                raise HoursError(f"{text!r} is not text")
-            parse_day_hours(text)
-        except HoursError as error:
-            free_text = isinstance(text, str) and not _QUOTABLE.fullmatch(text)
-            why = "its hours are not HH:MM-HH:MM ranges or 'closed' (not quoted: free text)" if free_text else error
-            problems.append(f"special_hours entry {_shown(key, place)} dropped ({why}); the weekday's hours apply")
-            continue
-        special[day] = text
-    return SpecialDays(tuple(closed), special, tuple(problems))
-
-
-def _shown(value: object, place: int) -> str:
-    """The entry as staff wrote it when it cannot be anyone's name; otherwise its place in the list."""
-    if isinstance(value, str) and _QUOTABLE.fullmatch(value):
-        return repr(value)
-    return f"number {place} (not quoted: it is not a date)"
-
-
-def _unknown_key(key: str) -> str:
-    guess = difflib.get_close_matches(key, SPECIAL_DAYS_KEYS, n=1)
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
-    return f"an unknown key ignored (the keys are {', '.join(SPECIAL_DAYS_KEYS)}){hint}"
-
-
-def _date(value: object) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
-    except ValueError:
-        return None
-
-
-class Override(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    action: Literal["open", "close"]
-    until: AwareDatetime
-    set_at: AwareDatetime
-    set_by: str = ""
-    reason: str = ""
-
-    def active(self, now: datetime) -> bool:
-        return now < self.until
 
 
 class ExecutionInput(BaseModel):

@@ -40,9 +40,13 @@ from greeter_camera.detection_settings import (
 DEFAULT_RESOLUTION = (1280, 720)
 # 30 fps: Rekognition's recommended frame rate for stored and streaming video (never below 5 fps).
 DEFAULT_FRAMERATE = 30
-# 3000 kbit/s: Rekognition's recommended encoder bitrate (it should not be below 1.5 Mbit/s).
-DEFAULT_BITRATE_KBPS = 3000
+# 3000 kbit/s: Rekognition's recommended encoder bitrate for a stream processor (not below 1.5 Mbit/s).
+STREAM_PROCESSOR_BITRATE_KBPS = 3000
 MIN_RECOMMENDED_BITRATE_KBPS = 1500
+# 1000 kbit/s in frame-search mode, where only a person replaying an alert's video link watches the video: a
+# face 3 m away stays found and recognisable (SFace cosine 0.81 at worst against the unencoded frame, 0.93
+# typical; 500 kbit/s drops to 0.46), for a third of the Kinesis Video bill (`python -m bench.video_bitrate`).
+REPLAY_BITRATE_KBPS = 1000
 # A key frame every 2 s: kvssink starts a new fragment at each key frame, and Rekognition reads the stream
 # fragment by fragment (fragments are "typically 2-10 seconds"); 2 s is kvssink's own default fragment
 # duration and the low-latency end of that range.
@@ -539,12 +543,13 @@ def config_from_values(values: Mapping[str, str], path: str | None = None) -> Ca
 
     bitrate = reader.integer(
         "GREETER_BITRATE_KBPS",
-        DEFAULT_BITRATE_KBPS,
+        REPLAY_BITRATE_KBPS if detection_mode == "frame-search" else STREAM_PROCESSOR_BITRATE_KBPS,
         *BITRATE_RANGE_KBPS,
         "kbit/s",
         "Rekognition recommends 3000 and at least 1500",
     )
-    if stream_video and bitrate < MIN_RECOMMENDED_BITRATE_KBPS:
+    # Only a stream processor (detection off on the camera) reads the video for faces.
+    if stream_video and detection_mode == "off" and bitrate < MIN_RECOMMENDED_BITRATE_KBPS:
         reader.warnings.append(
             f"GREETER_BITRATE_KBPS={bitrate} is below the 1500 kbit/s Rekognition asks for; faces may be too "
             "blurry to match."

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from greeter_camera.detection_settings import DetectionSettings, DetectionSettingsError
+from greeter_camera.face_memory import FaceRecogniser, SearchedFaces, load_face_recogniser
 from greeter_camera.faces import CropBox, FaceBox, FaceDetector, crop_face, encode_jpeg, load_face_detector
 from greeter_camera.tracking import CropRateLimiter, Decision, FaceTrack, FaceTracker, FrameSearchPolicy
 from greeter_camera.uploader import CropQueue, CropUploader, FaceCrop, SenderStats, crop_object_key
@@ -72,15 +73,22 @@ class FrameSearchSender:
         settings: DetectionSettings,
         *,
         detector: FaceDetector | None = None,
+        recogniser: FaceRecogniser | None = None,
         s3_client: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`s3_client` is the crops' way to S3: the service gives one signed with the camera's credentials
         (make_s3_client with aws_credentials.aws_session); without one, boto3's usual credential chain is used.
-        `detector` and `clock` (epoch seconds, for crop ages) are for tests and benchmarks; by default they come
-        from the settings and the system clock."""
+        `detector`, `recogniser` and `clock` (epoch seconds, for crop ages) are for tests and benchmarks; by
+        default they come from the settings and the system clock. With GREETER_SEARCH_MEMORY_MINUTES at 0, or
+        no SFace model, there is no memory of searched faces (face_memory.py)."""
         self.settings = settings
         self.detector = detector or load_face_detector(settings)
+        self.recogniser = None
+        memory = None
+        if settings.search_memory_minutes > 0:
+            self.recogniser = recogniser or load_face_recogniser()
+            memory = SearchedFaces(remember_seconds=settings.search_memory_minutes * 60)
         self._stats = SenderStats()
         self.policy = FrameSearchPolicy(
             FaceTracker(forget_after_seconds=settings.track_forget_seconds),
@@ -90,6 +98,7 @@ class FrameSearchSender:
                 resend_max_seconds=settings.resend_max_seconds,
                 max_per_minute=settings.max_crops_per_minute,
             ),
+            memory if self.recogniser is not None else None,
         )
         self.queue = CropQueue(settings.queue_size, self._stats)
         self.uploader = CropUploader(
@@ -109,7 +118,12 @@ class FrameSearchSender:
         self._flush_deadline = float("inf")
         self._abort_uploads = threading.Event()
         self._threads: list[threading.Thread] = []
-        logger.info("frame-search sender ready: detector %s, settings %s", self.detector.name, settings)
+        logger.info(
+            "frame-search sender ready: detector %s, memory of searched faces %s, settings %s",
+            self.detector.name,
+            "on" if self.policy.memory is not None else "off",
+            settings,
+        )
 
     # The producer's side ------------------------------------------------------------------------------
 
@@ -180,10 +194,14 @@ class FrameSearchSender:
         self._stats.add("frames_processed")
         self._stats.add("faces_detected", len(faces))
         queued = []
-        for face, track, decision in self.policy.review(faces, captured_at):
+        recogniser = self.recogniser
+        embed = (lambda face: recogniser.embedding(frame_bgr, face)) if recogniser is not None else None
+        for face, track, decision in self.policy.review(faces, captured_at, embed):
             if decision is Decision.OVER_CAP:
                 self._stats.add("crops_over_cap")
                 logger.warning("face %d not sent: %s", track.track_id, decision.value)
+            if decision is Decision.ALREADY_SEARCHED:
+                self._stats.add("faces_already_searched")
             if decision is not Decision.SEND:
                 continue
             crop = self._make_crop(frame_bgr, face, track, captured_at)

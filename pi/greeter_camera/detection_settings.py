@@ -41,6 +41,10 @@ required; the first three are shared with the video settings):
     GREETER_RESEND_MAX_SECONDS           [120] The interval doubles after each crop of the same face, up to
                                          this; set it equal to GREETER_RESEND_SECONDS for a fixed interval.
     GREETER_TRACK_FORGET_SECONDS         [2] A face unseen this long is forgotten; seen again, it is a new face.
+    GREETER_SEARCH_MEMORY_MINUTES        [60] A face sent to the cloud is not sent again for this long, in any
+                                         track (face_memory.py: the Pi recognises it with OpenCV's SFace
+                                         model); 0 turns the memory off and every track is sent on the
+                                         resend schedule alone. At most 1440.
     GREETER_MAX_CROPS_PER_MINUTE         [30] Crops this camera may send in any 60 s; beyond it crops are
                                          dropped and counted.
     GREETER_QUEUE_SIZE                   [60] Crops held while uploads fail; when full the oldest is dropped.
@@ -56,7 +60,11 @@ required; the first three are shared with the video settings):
 Why these defaults: a tracked face's first crop goes as soon as it is confirmed, so a customer is greeted
 within a second of being seen; if that search finds nobody (head turned, blurred), another crop 10 s later
 gives a second chance while they are still near the door. The growing interval keeps a face that stays in
-view for hours (a member of staff at the till, a poster) to one search every 2 minutes instead of 360 an hour.
+view for hours (a member of staff at the till, a poster) to one look every 2 minutes instead of 360 an hour, and
+the memory of searched faces makes each look after the first free: the face was searched within the hour.
+An hour covers nearly every visit (12 minutes is typical) and makes staff who cross the view all day cost one
+search an hour each; the price is that a registered customer whose first crop found nobody (head turned) is
+not tried again until the hour is over. `python -m bench.detection_cost` shows the searches both ways.
 30 crops a minute is 5 faces in view at once, each every 10 s; 60 queued crops is two minutes of that cap,
 far more than the 30 s a crop stays worth sending.
 """
@@ -125,6 +133,7 @@ class DetectionSettings:
     resend_seconds: float = _setting("GREETER_RESEND_SECONDS", 10.0)
     resend_max_seconds: float = _setting("GREETER_RESEND_MAX_SECONDS", 120.0)
     track_forget_seconds: float = _setting("GREETER_TRACK_FORGET_SECONDS", 2.0)
+    search_memory_minutes: float = _setting("GREETER_SEARCH_MEMORY_MINUTES", 60.0)
     max_crops_per_minute: int = _setting("GREETER_MAX_CROPS_PER_MINUTE", 30)
     queue_size: int = _setting("GREETER_QUEUE_SIZE", 60)
     max_crop_age_seconds: float = _setting("GREETER_MAX_CROP_AGE_SECONDS", 30.0)
@@ -244,6 +253,11 @@ class DetectionSettings:
             f"must be at least GREETER_RESEND_SECONDS ({self.resend_seconds})",
         )
         check(self.track_forget_seconds > 0, "track_forget_seconds", "must be more than 0")
+        check(
+            0 <= self.search_memory_minutes <= 1440,
+            "search_memory_minutes",
+            "must be between 0 (no memory) and 1440 minutes (a day)",
+        )
         check(self.max_crops_per_minute >= 1, "max_crops_per_minute", "must be at least 1")
         check(self.queue_size >= 1, "queue_size", "must be at least 1")
         check(self.max_crop_age_seconds > 0, "max_crop_age_seconds", "must be more than 0")

@@ -47,13 +47,15 @@ class ModelIntegrityError(RuntimeError):
 
 @dataclass(frozen=True)
 class FaceBox:
-    """A detected face in full-frame pixel coordinates; `score` is YuNet's confidence (None for Haar)."""
+    """A detected face in full-frame pixel coordinates; `score` is YuNet's confidence and `landmarks` its five
+    points (right eye, left eye, nose, right and left mouth corner: x, y each), both None for Haar."""
 
     x: float
     y: float
     width: float
     height: float
     score: float | None = None
+    landmarks: tuple[float, ...] | None = None
 
     @property
     def area(self) -> float:
@@ -170,7 +172,14 @@ class YuNetDetector(_SizedDetector):
             return []
         # Each row: x, y, w, h, five landmarks (x, y), score; in the small frame's pixels.
         faces = [
-            FaceBox(float(r[0]) / scale, float(r[1]) / scale, float(r[2]) / scale, float(r[3]) / scale, float(r[-1]))
+            FaceBox(
+                float(r[0]) / scale,
+                float(r[1]) / scale,
+                float(r[2]) / scale,
+                float(r[3]) / scale,
+                float(r[-1]),
+                tuple(float(v) / scale for v in r[4:14]),
+            )
             for r in rows
         ]
         return [face for face in faces if self.big_enough(face)]

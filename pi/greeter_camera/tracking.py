@@ -7,7 +7,9 @@ face is wide), and a track is sent:
   - once it has been seen in `confirm_frames` frames (a one-frame false detection costs nothing);
   - then again after `resend_seconds`, the interval doubling after each crop up to `resend_max_seconds`;
   - and only while the camera has sent fewer than `max_crops_per_minute` crops in the last 60 s. A crop over
-    that cap is dropped and counted, and its track waits `resend_seconds` before it may try again.
+    that cap is dropped and counted, and its track waits `resend_seconds` before it may try again;
+  - and, with a memory of searched faces (face_memory.py), only when its face was not sent in the last
+    GREETER_SEARCH_MEMORY_MINUTES: a known face keeps its turns on the same schedule but uses none of the cap.
 
 Times are the frames' capture times (epoch seconds), so the decisions don't depend on how late a frame is
 processed. If the clock steps backwards (NTP correcting a Pi that booted with a wrong time), all tracks are
@@ -16,9 +18,12 @@ forgotten rather than held back until the clock catches up.
 
 import enum
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from greeter_camera.face_memory import SearchedFaces
 from greeter_camera.faces import FaceBox
 
 # Overlap that continues a track; below it, a detection whose centre is within this many face widths of
@@ -99,6 +104,7 @@ class Decision(enum.Enum):
     UNCONFIRMED = "unconfirmed"
     TOO_SOON = "too soon"
     OVER_CAP = "over the per-minute cap"
+    ALREADY_SEARCHED = "searched minutes ago"
 
 
 class CropRateLimiter:
@@ -128,27 +134,59 @@ class CropRateLimiter:
         track.next_send_at = now + interval
         return Decision.SEND
 
+    def withdraw(self) -> None:
+        """The last SEND was not sent after all: it no longer counts against the per-minute cap. The track keeps
+        its next turn, so a face that is not sent is looked at again on the same growing schedule."""
+        if self._sent_at:
+            self._sent_at.pop()
+
     def forget_all(self) -> None:
         self._sent_at.clear()
 
 
-class FrameSearchPolicy:
-    """Tracker and rate limiter together: which of a frame's faces to crop and send."""
+# A face's embedding, from the frame it was seen in (face_memory.FaceRecogniser); None when it has none.
+Embedder = Callable[[FaceBox], np.ndarray | None]
 
-    def __init__(self, tracker: FaceTracker, limiter: CropRateLimiter) -> None:
+
+class FrameSearchPolicy:
+    """Tracker, rate limiter and (optionally) the memory of searched faces: which of a frame's faces to send."""
+
+    def __init__(self, tracker: FaceTracker, limiter: CropRateLimiter, memory: SearchedFaces | None = None) -> None:
         self.tracker = tracker
         self.limiter = limiter
+        self.memory = memory
         self._last_seen_at: float | None = None
         self.clock_resets = 0
 
-    def review(self, faces: Sequence[FaceBox], captured_at: float) -> list[tuple[FaceBox, FaceTrack, Decision]]:
+    def review(
+        self, faces: Sequence[FaceBox], captured_at: float, embed: Embedder | None = None
+    ) -> list[tuple[FaceBox, FaceTrack, Decision]]:
         """Each face with its track and the decision, largest face first (they are the best crops, and they
-        go first when the per-minute cap is close)."""
+        go first when the per-minute cap is close). `embed` is asked only for a face whose turn has come."""
         if self._last_seen_at is not None and captured_at < self._last_seen_at - _CLOCK_STEP_BACK_SECONDS:
             self.tracker.forget_all()
             self.limiter.forget_all()
+            if self.memory is not None:
+                self.memory.forget_all()
             self.clock_resets += 1
         self._last_seen_at = captured_at
         tracks = self.tracker.update(faces, captured_at)
         ordered = sorted(zip(faces, tracks, strict=True), key=lambda pair: pair[0].area, reverse=True)
-        return [(face, track, self.limiter.decide(track, captured_at)) for face, track in ordered]
+        decisions = []
+        for face, track in ordered:
+            decision = self.limiter.decide(track, captured_at)
+            if decision is Decision.SEND and self.memory is not None and embed is not None:
+                decision = self._unless_searched(face, captured_at, embed)
+            decisions.append((face, track, decision))
+        return decisions
+
+    def _unless_searched(self, face: FaceBox, captured_at: float, embed: Embedder) -> Decision:
+        assert self.memory is not None
+        embedding = embed(face)
+        if embedding is None:  # no landmarks (Haar): the schedule alone decides
+            return Decision.SEND
+        if self.memory.searched_recently(embedding, captured_at):
+            self.limiter.withdraw()
+            return Decision.ALREADY_SEARCHED
+        self.memory.remember(embedding, captured_at)
+        return Decision.SEND

@@ -35,6 +35,7 @@ class SenderStats:
     faces_detected: int = 0
     crops_queued: int = 0
     crops_over_cap: int = 0
+    faces_already_searched: int = 0  # a track's turn came, but its face was sent minutes ago (face_memory.py)
     crops_dropped_queue_full: int = 0
     crops_dropped_stale: int = 0
     crops_uploaded: int = 0

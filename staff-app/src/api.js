@@ -51,6 +51,39 @@ export async function call(method, path, body, headers = {}) {
   return parsed;
 }
 
+/** A file the API sends (the CSV export): fetched with the staff member's token, handed over as a download. */
+export async function download(path, fallbackName) {
+  const token = await idToken();
+  if (!token) throw new ApiError(401, { code: "unauthorized", message: "not signed in" });
+  let response;
+  try {
+    response = await fetch(base + path, { headers: { Authorization: token.getJwtToken() } });
+  } catch {
+    throw new ApiError(0, null, true);
+  }
+  if (!response.ok) {
+    let parsed = null;
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = null;
+    }
+    if (response.status === 401) window.dispatchEvent(new CustomEvent("greeter:signed-out"));
+    throw new ApiError(response.status, parsed);
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const named = disposition.match(/filename="([^"]+)"/);
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = named ? named[1] : fallbackName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  return link.download;
+}
+
 /** Every registered person (the API pages by 100; a store has hundreds, not millions). */
 export async function allPeople() {
   const people = [];

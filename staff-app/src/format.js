@@ -19,3 +19,23 @@ export function time(value) {
 export function percent(value) {
   return new Intl.NumberFormat(settings.locale, { maximumFractionDigits: 1 }).format(value) + " %";
 }
+
+export function date(value) {
+  const when = value instanceof Date ? value : new Date(value);
+  return new Intl.DateTimeFormat(settings.locale, { dateStyle: "full", timeZone: settings.timeZone }).format(when);
+}
+
+/** Today (or `value`) as YYYY-MM-DD in the store's time zone: the day the API's dates mean. */
+export function storeDay(value = new Date()) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: settings.timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(value instanceof Date ? value : new Date(value));
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
+}
+
+export function minutes(value) {
+  const whole = Math.round(value);
+  if (whole < 1) return "under a minute";
+  if (whole < 60) return `${whole} min`;
+  return `${Math.floor(whole / 60)} h ${String(whole % 60).padStart(2, "0")} min`;
+}

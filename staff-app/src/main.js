@@ -8,6 +8,9 @@ import { peopleView } from "./views/people.js";
 import { personView } from "./views/person.js";
 import { registerView } from "./views/register.js";
 import { signInView } from "./views/signin.js";
+import { storeView } from "./views/store.js";
+import { visitView } from "./views/visit.js";
+import { visitsView } from "./views/visits.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -21,6 +24,10 @@ const routes = [
   [/^#\/register$/, "register", () => registerView, "register_people"],
   [/^#\/people$/, "people", () => peopleView, "find_people"],
   [/^#\/people\/([0-9a-f-]{36})$/, "people", () => personView, "find_people"],
+  // A visit, as the alert email links it: its id is the first sighting, URL-encoded.
+  [/^#\/people\/([0-9a-f-]{36})\/visits\/([^/]+)$/, "visits", () => visitView, "see_visit_history"],
+  [/^#\/visits(?:\/(\d{4}-\d\d-\d\d))?$/, "visits", () => visitsView, "see_visit_history"],
+  [/^#\/store$/, "store", () => storeView, "see_arrivals"],
 ];
 let me = null; // {staff, role, permissions} of the signed-in account
 

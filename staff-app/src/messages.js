@@ -28,6 +28,7 @@ const SENTENCES = {
   visit_not_found: "This customer's visit has ended: they have left the store.",
   forbidden: "Your account may not do this. Ask a manager.",
   invalid_date_range: "Those dates do not work: the first must come before the last, at most three months apart.",
+  invalid_override: "The store hours cannot be changed like that: pick an end time later today or within the next two weeks.",
   internal_error: "Something went wrong on our side; nothing was saved. Try again, and tell your manager if it keeps happening.",
 };
 

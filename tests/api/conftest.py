@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 from PIL import Image, ImageFilter
 from skimage import data
-from stack import Stack
+from stack import Stack, create_state_machine_on_moto
 
 from local.rekognition import FakeRekognition, install
 
@@ -182,12 +182,26 @@ class RegistrationApi:
     def event(route: str) -> dict:
         return json.loads((EVENTS / f"registration-{route}.json").read_text())
 
-    def call(self, route, *, person_id=None, body=UNSET, raw_body=None, query=UNSET, headers=None, claims=UNSET):
+    def call(
+        self,
+        route,
+        *,
+        person_id=None,
+        first_seen=None,
+        body=UNSET,
+        raw_body=None,
+        query=UNSET,
+        headers=None,
+        claims=UNSET,
+    ):
         """Send the sample event events/registration-<route>.json, with the given changes, to the real handler."""
         event = self.event(route)
         if person_id is not None:
-            path = event["resource"].replace("{person_id}", str(person_id))
-            event["path"], event["pathParameters"] = path, {"person_id": str(person_id)}
+            parameters = {"person_id": str(person_id)} | ({"first_seen": first_seen} if first_seen else {})
+            path = event["resource"]
+            for name, value in parameters.items():
+                path = path.replace("{" + name + "}", value)
+            event["path"], event["pathParameters"] = path, parameters
             event["requestContext"]["path"] = f"/v1{path}"
         if body is not UNSET:
             event["body"] = json.dumps(body)
@@ -255,6 +269,12 @@ def warm_function(_fault_hooks):
 @pytest.fixture
 def api(aws, faults, warm_function) -> RegistrationApi:
     return RegistrationApi(Stack(PARAMETERS, name=STACK_NAME).deploy(), warm_function)
+
+
+@pytest.fixture
+def store_hours_machine(api) -> str:
+    """The store-hours state machine on moto, as deployed (POST /store/override starts it); its ARN."""
+    return create_state_machine_on_moto(api.stack, "StoreHoursStateMachine")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ STAFF = {
     "manager": "maria@example.com",
     None: "new-starter@example.com",  # an account in no group yet
 }
-ARRIVALS = {"GET /me", "GET /visits/now", "POST /visits/acknowledge"}
+ARRIVALS = {"GET /me", "GET /visits/now", "POST /visits/acknowledge", "GET /store"}
 ALLOWED = {
     "tablet": ARRIVALS,
     "assistant": ARRIVALS
@@ -27,10 +27,16 @@ ALLOWED = {
         "PATCH /people/{person_id}",
         "POST /search",
         "GET /people/{person_id}/visits",
+        "GET /people/{person_id}/visits/{first_seen}/video",
     },
     None: {"GET /me"},
 }
-ALLOWED["manager"] = ALLOWED["assistant"] | {"DELETE /people/{person_id}", "GET /visits", "GET /visits/export"}
+ALLOWED["manager"] = ALLOWED["assistant"] | {
+    "DELETE /people/{person_id}",
+    "GET /visits",
+    "GET /visits/export",
+    "POST /store/override",
+}
 
 
 def claims_of(role: str | None, sub: str = "5b1c7e2a-9d3f-4a6b-8c2d-1e0f9a8b7c6d") -> dict:
@@ -66,6 +72,12 @@ def _requests(photos, person_id: str) -> dict:
         "GET /people/{person_id}/visits": ("person-visits", {"person_id": person_id}),
         "GET /visits": ("list-visits", {}),
         "GET /visits/export": ("export-visits", {}),
+        "GET /people/{person_id}/visits/{first_seen}/video": (
+            "visit-video",
+            {"person_id": person_id, "first_seen": "2026-11-24T10:00:00.000Z"},
+        ),
+        "GET /store": ("store", {}),
+        "POST /store/override": ("store-override", {"body": {"action": "close"}}),
     }
 
 
@@ -80,7 +92,7 @@ def test_the_tested_routes_are_every_route_of_the_api(api, photos):
 
 
 @pytest.mark.parametrize("role", ["tablet", "assistant", "manager", None], ids=str)
-def test_every_route_for_every_role(api, photos, everything, role):
+def test_every_route_for_every_role(api, photos, everything, store_hours_machine, role):
     """Refused routes answer 403 `forbidden` and write nothing (no row, face, photo, audit or idempotency
     record); allowed routes run. The person exists, so an allowed route answers as it would in the shop."""
     seeded = api.call("register-person", body=person_body(photos.astronaut_png), claims=claims_of("manager"))

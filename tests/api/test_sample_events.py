@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from stack import create_state_machine_on_moto
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("registration-*.json"))
 # On a fresh stack the sample person id is nobody: those routes answer person_not_found, after validation.
@@ -22,6 +23,9 @@ EXPECTED = {
     "registration-export-visits.json": (200, None),
     "registration-person-visits.json": (404, "person_not_found"),
     "registration-acknowledge-visit.json": (404, "visit_not_found"),
+    "registration-visit-video.json": (404, "visit_not_found"),
+    "registration-store.json": (200, None),
+    "registration-store-override.json": (202, None),
 }
 
 
@@ -31,6 +35,8 @@ def test_there_is_a_sample_event_per_route():
 
 @pytest.fixture
 def cold_function(stack, monkeypatch):
+    # POST /store/override starts the store-hours state machine: create it on moto as deployed.
+    create_state_machine_on_moto(stack, "StoreHoursStateMachine")
     return stack.load_function("RegistrationFunction", monkeypatch)
 
 

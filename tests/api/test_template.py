@@ -139,3 +139,33 @@ def test_erasure_may_delete_only_match_snapshots_in_the_crops_bucket(stack_facto
     assert statements["EraseMatchSnapshots"]["Resource"] == f"{crops}/snapshots/*"
     assert statements["EraseMatchSnapshots"]["Action"] == "s3:DeleteObject"
     assert statements["FindMatchSnapshots"]["Condition"] == {"StringLike": {"s3:prefix": "snapshots/*"}}
+
+
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
+def test_the_store_screen_may_start_only_the_store_hours_machine_and_read_only_its_records(stack_factory, mode):
+    """In the translated template (what CloudFormation deploys): an override starts exactly this stack's store-hours
+    state machine; the screen reads the two store-hours parameters and, in FrameSearch mode, the detection state."""
+    from iam import Call, allows, function_policy
+
+    stack = stack_factory(DetectionMode=mode)
+    policy = function_policy(stack, "RegistrationFunction")
+    machine = stack.ref("StoreHoursStateMachine")
+    other_machine = machine.replace("StoreHoursStateMachine", "OtherStateMachine")
+    assert allows(policy, Call("states:StartExecution", machine))
+    assert allows(policy, Call("states:ListExecutions", machine))
+    assert not allows(policy, Call("states:StartExecution", other_machine))
+    assert not allows(policy, Call("states:StopExecution", machine))
+    parameter = "arn:aws:ssm:eu-west-1:123456789012:parameter{}"
+    for logical_id in ("StoreHoursSpecialDaysParameter", "StoreHoursOverrideParameter"):
+        assert allows(policy, Call("ssm:GetParameter", parameter.format(stack.ref(logical_id))))
+        assert not allows(policy, Call("ssm:PutParameter", parameter.format(stack.ref(logical_id))))
+    env = stack.function_environment("RegistrationFunction")
+    assert env["STORE_HOURS_STATE_MACHINE"] == machine and env["DETECTION_MODE"] == mode
+    assert env["WEEKLY_HOURS"] == stack.function_environment("StoreHoursFunction")["WEEKLY_HOURS"]
+    if mode == "FrameSearch":
+        state_table = stack.get_att("FrameSearchStateTable", "Arn")
+        assert env["FRAME_SEARCH_STATE_TABLE"] == stack.ref("FrameSearchStateTable")
+        assert allows(policy, Call("dynamodb:BatchGetItem", state_table))
+        assert not allows(policy, Call("dynamodb:UpdateItem", state_table))
+    else:
+        assert env["FRAME_SEARCH_STATE_TABLE"] == ""

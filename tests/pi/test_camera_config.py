@@ -204,6 +204,17 @@ def test_low_bitrate_and_typos_are_warnings_not_errors(make_config):
     )
 
 
+def test_frame_search_video_defaults_to_the_replay_bitrate_and_only_a_stream_processor_wants_more(make_config):
+    frame_search = make_config(GREETER_DETECTION="frame-search", GREETER_CROPS_BUCKET="greeter-crops")
+    low = make_config(
+        GREETER_DETECTION="frame-search", GREETER_CROPS_BUCKET="greeter-crops", GREETER_BITRATE_KBPS="800"
+    )
+
+    assert frame_search.encoder.bitrate_kbps == 1000  # replay only: bench/video_bitrate.py
+    assert make_config().encoder.bitrate_kbps == 3000  # detection off: Rekognition's stream processor reads it
+    assert not any("kbit/s" in w for w in low.warnings)
+
+
 def test_env_file_syntax_quotes_comments_and_export():
     values, problems = parse_env_text(
         '# comment\n\nexport AWS_REGION=eu-west-1\nGREETER_STREAM_NAME="greeter-entrance"\n'

@@ -43,6 +43,8 @@ GREETER_FRAMERATE=30
 # A fixed, short resend interval, so a few seconds show the per-face rate limit
 GREETER_RESEND_SECONDS={RESEND_SECONDS}
 GREETER_RESEND_MAX_SECONDS={RESEND_SECONDS}
+# The resend schedule alone (the memory of searched faces would send this one face once: test_detection_memory)
+GREETER_SEARCH_MEMORY_MINUTES=0
 """
 CROP_KEY = re.compile(
     rf"crops/{STREAM}/(\d{{13}})-[0-9a-f]{{8}}-[0-9a-f]{{4}}-4[0-9a-f]{{3}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}\.jpg"

@@ -153,7 +153,8 @@ TWO_FACES, [_, FACE_B] = head_scene(640, 480, [(40, 150, 1.0), (380, 130, 1.0)])
 
 
 def test_a_real_face_held_still_at_5_fps_for_a_minute_is_sent_once_per_resend_interval(sender_for):
-    sender = sender_for(confirm_frames=2, resend_seconds=10, resend_max_seconds=10)
+    # Without the memory of searched faces the schedule alone decides (test_detection_memory: with it).
+    sender = sender_for(confirm_frames=2, resend_seconds=10, resend_max_seconds=10, search_memory_minutes=0)
 
     crops = [crop for t in frame_times(60) for crop in sender.process_frame(ONE_FACE, t)]
 
@@ -165,7 +166,8 @@ def test_a_real_face_held_still_at_5_fps_for_a_minute_is_sent_once_per_resend_in
 
 
 def test_a_second_real_face_joining_gets_its_own_crop(sender_for):
-    sender = sender_for(confirm_frames=2, resend_seconds=10, resend_max_seconds=10)
+    # The same photo twice: without the memory, a second track is a second face to send.
+    sender = sender_for(confirm_frames=2, resend_seconds=10, resend_max_seconds=10, search_memory_minutes=0)
 
     crops = [crop for t in frame_times(20) for crop in sender.process_frame(ONE_FACE if t < T0 + 5 else TWO_FACES, t)]
 
@@ -180,7 +182,7 @@ def test_a_second_real_face_joining_gets_its_own_crop(sender_for):
 
 def test_the_per_minute_cap_sends_the_largest_real_faces_and_counts_the_rest(sender_for):
     frame, placed = head_scene(1280, 720, [(40, 200, 1.5), (520, 60, 1.0), (900, 330, 1.2)])
-    sender = sender_for(confirm_frames=1, max_crops_per_minute=2)
+    sender = sender_for(confirm_frames=1, max_crops_per_minute=2, search_memory_minutes=0)
 
     crops = sender.process_frame(frame, T0)
 

@@ -87,7 +87,8 @@ def test_frames_submitted_from_another_thread_become_one_crop_in_s3(s3):
 def test_stop_flushes_the_queued_crops_before_returning(s3):
     flaky = FlakyS3(s3)
     flaky.fail_next = 1
-    sender = FrameSearchSender(make_settings(confirm_frames=1), s3_client=flaky)
+    # Three copies of one face: without the memory of searched faces, three crops.
+    sender = FrameSearchSender(make_settings(confirm_frames=1, search_memory_minutes=0), s3_client=flaky)
     frame, _ = head_scene(1280, 720, [(40, 200, 1.5), (520, 60, 1.0), (900, 330, 1.2)])
     now = time.time()
     queued = sender.process_frame(frame, now)

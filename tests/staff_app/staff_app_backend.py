@@ -1,15 +1,19 @@
 """The staff app's back end for browser tests: template.yaml on moto, the real registration function behind a
 small HTTP front that turns requests into API Gateway events with Cognito claims, Cognito's JSON API, and the
-app's static files with the same security headers CloudFront adds.
+app's static files with the same security headers CloudFront adds. Store hours run as in AWS: moto executes
+the template's state machine (a manager's override starts it), its lambda:invoke reaching the real store-hours
+function in this process.
 
 It runs in its own process (`python tests/staff_app/staff_app_backend.py`), so moto's in-process mock
 never meets the pytest process's own. It prints one JSON line (its URL) and serves until killed. Test-only
-control routes live under /_test/: reset to a fresh stack, create a staff account, count what is stored.
+control routes live under /_test/: reset to a fresh stack, create a staff account, count what is stored, write
+visits to the visit history as the match function does, list the store-hours runs.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import mimetypes
 import os
@@ -20,7 +24,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from types import SimpleNamespace
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +68,16 @@ from moto import mock_aws  # noqa: E402
 from stack import REGION, Stack, load_template  # noqa: E402
 from staff_app_totp import totp  # noqa: E402
 
+from local.event_sources import FunctionError  # noqa: E402
+from local.store_hours import deploy_store_hours, enable_step_functions  # noqa: E402
+
 DIST = ROOT / "staff-app" / "dist"
 STACK_NAME = "greeterapp"
 API_ROUTES = [
+    (
+        "/people/{person_id}/visits/{first_seen}/video",
+        re.compile(r"^/people/(?P<person_id>[^/]+)/visits/(?P<first_seen>[^/]+)/video$"),
+    ),
     ("/people/{person_id}/photos", re.compile(r"^/people/(?P<person_id>[^/]+)/photos$")),
     ("/people/{person_id}/visits", re.compile(r"^/people/(?P<person_id>[^/]+)/visits$")),
     ("/people/{person_id}", re.compile(r"^/people/(?P<person_id>[^/]+)$")),
@@ -76,6 +88,8 @@ API_ROUTES = [
     ("/visits/export", re.compile(r"^/visits/export$")),
     ("/visits", re.compile(r"^/visits$")),
     ("/me", re.compile(r"^/me$")),
+    ("/store/override", re.compile(r"^/store/override$")),
+    ("/store", re.compile(r"^/store$")),
 ]
 _JWKS = KeySet.import_key_set(
     json.loads(gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources/jwks-public.json.gz").read_bytes()))
@@ -124,9 +138,14 @@ class Backend:
         self.registration = registration
         # One request at a time, as one Lambda container serves them.
         self.lock = threading.Lock()
+        # Store hours as in AWS: moto runs the template's state machine (a manager's override starts it), its
+        # lambda:invoke reaching the real store-hours function, loaded in this process (local/store_hours.py).
+        self.store_hours = _InProcessFunction(_load_store_hours(self.stack))
+        enable_step_functions({self.stack.ref("StoreHoursFunction"): self.store_hours})
 
     def _deploy(self) -> None:
         self.stack = Stack(self.parameters, name=STACK_NAME).deploy()
+        self.state_machine = deploy_store_hours(self.stack, SimpleNamespace(handler="app.lambda_handler"))
         self.cognito = boto3.client("cognito-idp", region_name=REGION)
         self.pool_id = self.stack.ref("StaffUserPool")
         self.client_id = self.stack.ref("StaffUserPoolClient")
@@ -260,7 +279,8 @@ class Front(BaseHTTPRequestHandler):
             "multiValueHeaders": {name: [value] for name, value in headers.items()},
             "queryStringParameters": params or None,
             "multiValueQueryStringParameters": {k: [v] for k, v in params.items()} or None,
-            "pathParameters": match.groupdict() or None,
+            # API Gateway hands the function path parameters URL-decoded (a visit id's colons arrive as %3A).
+            "pathParameters": {name: unquote(value) for name, value in match.groupdict().items()} or None,
             "stageVariables": None,
             "requestContext": {
                 "resourcePath": resource,
@@ -280,8 +300,8 @@ class Front(BaseHTTPRequestHandler):
             response = self.backend.registration.lambda_handler(event, _Context())
         out_headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
         out_headers.update(response.get("headers") or {})
-        out_headers.pop("Content-Type", None)
-        self._send(response["statusCode"], (response.get("body") or "").encode(), "application/json", out_headers)
+        content_type = out_headers.pop("Content-Type", "application/json")
+        self._send(response["statusCode"], (response.get("body") or "").encode(), content_type, out_headers)
 
     # ------------------------------------------------------------------ Cognito's JSON API (public client calls)
     def _cognito(self) -> None:
@@ -362,6 +382,17 @@ class Front(BaseHTTPRequestHandler):
                     "photos": len(photos.get("Versions", [])),
                 },
             )
+        if path == "/_test/visits" and method == "POST":
+            return self._json(201, self._visits(json.loads(self._body())))
+        if path == "/_test/store-hours" and method == "GET":
+            sfn = boto3.client("stepfunctions", region_name=REGION)
+            runs = [
+                sfn.describe_execution(executionArn=run["executionArn"])
+                for run in sfn.list_executions(stateMachineArn=backend.state_machine)["executions"]
+            ]
+            return self._json(
+                200, [{"name": r["name"], "status": r["status"], "input": json.loads(r["input"])} for r in runs]
+            )
         if path == "/_test/arrival" and method == "POST":
             return self._json(200, self._arrival(json.loads(self._body())))
         if path == "/_test/events/pause" and method == "POST":
@@ -376,6 +407,25 @@ class Front(BaseHTTPRequestHandler):
             data = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)
             return self._send(200, data["Body"].read(), data.get("ContentType", "image/jpeg"))
         self._json(404, {"message": "no such control route"})
+
+    def _visits(self, request: dict) -> dict:
+        """Visits of a registered person as the match function writes them to the visit history: opened at the first
+        sighting (alerted then), seen again until the last, by the given cameras. Times are epoch seconds."""
+        backend = self.backend
+        table = boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("PeopleTable"))
+        person = next(p for p in table.scan()["Items"] if p["name"] == request["name"])
+        history = VisitHistory(
+            boto3.resource("dynamodb", region_name=REGION).Table(backend.stack.ref("VisitHistoryTable")),
+            ZoneInfo(backend.stack.parameters["StoreTimeZone"]),
+            retention_days=90,
+        )
+        ids = []
+        for visit in request["visits"]:
+            cameras = visit.get("cameras", ["entrance"])
+            history.opened(person["person_id"], visit["first_seen"], cameras[0], alerted_at=visit["first_seen"])
+            history.seen_again(person["person_id"], visit["first_seen"], visit["last_seen"], cameras[1:])
+            ids.append(iso(visit["first_seen"]))
+        return {"person_id": person["person_id"], "visit_ids": ids}
 
     def _arrival(self, request: dict) -> dict:
         """What the match function does when it decides to greet someone: claim the visit in the visits table
@@ -410,6 +460,43 @@ class Front(BaseHTTPRequestHandler):
             "decided_at": decided_at,
             "delivered": delivered,
         }
+
+
+def _load_store_hours(stack: Stack):
+    """The store-hours function's app.py with its template environment, beside the registration function: its
+    own `app` and `models` modules must not replace the registration function's (the same names)."""
+    code = stack.function_code_dir("StoreHoursFunction")
+    shared = ("app", "models", "decision")
+    saved = {name: sys.modules.pop(name) for name in shared if name in sys.modules}
+    saved_environment = dict(os.environ)
+    os.environ.update(stack.function_environment("StoreHoursFunction"))
+    sys.path.insert(0, str(code))
+    try:
+        spec = importlib.util.spec_from_file_location("store_hours_app", code / "app.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # Pydantic resolves the module's annotations through it
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(code))
+        for name in shared:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+    return module
+
+
+class _InProcessFunction:
+    """What local/store_hours.py's enable_step_functions invokes: Lambda's answer, or its error payload."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+
+    def invoke(self, payload: dict) -> dict:
+        try:
+            return self.module.lambda_handler(payload, _Context())
+        except Exception as error:  # noqa: BLE001 - Lambda turns any exception into an error payload
+            raise FunctionError({"errorType": type(error).__name__, "errorMessage": str(error)}) from error
 
 
 class _Context:

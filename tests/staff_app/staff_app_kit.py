@@ -121,6 +121,18 @@ def arrival(backend: Backend, name: str, camera: str = "entrance", similarity: f
     return backend._call("POST", "/_test/arrival", request)
 
 
+def visits(backend: Backend, name: str, *visits: tuple[float, float] | dict) -> dict:
+    """Past visits of a registered person, as the match function writes them to the visit history: (first sighting,
+    last sighting) in epoch seconds, or {first_seen, last_seen, cameras}."""
+    request = [v if isinstance(v, dict) else {"first_seen": v[0], "last_seen": v[1]} for v in visits]
+    return backend._call("POST", "/_test/visits", {"name": name, "visits": request})
+
+
+def store_hours_runs(backend: Backend) -> list[dict]:
+    """The store-hours state machine's runs, newest first: {name, status, input}."""
+    return backend._call("GET", "/_test/store-hours")
+
+
 def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> None:
     page.get_by_role("link", name="Register").click()
     page.get_by_label("Choose a file").set_input_files(files=[photo_file(photo)])

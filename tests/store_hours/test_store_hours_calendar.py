@@ -1,4 +1,4 @@
-"""The hours calendar (functions/store_hours/hours.py): time zones, daylight saving, closed dates, special hours."""
+"""The hours calendar (greeter_common.store_calendar): time zones, daylight saving, closed dates, special hours."""
 
 import importlib
 import sys
@@ -9,7 +9,7 @@ import pytest
 from stack import ROOT
 
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
-hours = importlib.import_module("hours")
+hours = importlib.import_module("greeter_common.store_calendar")
 StoreCalendar, HoursError, parse_day_hours = hours.StoreCalendar, hours.HoursError, hours.parse_day_hours
 
 WEEK = {day: "09:00-18:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": "10:00-16:00"}

@@ -12,7 +12,7 @@ from helpers import emitted_metrics
 from stack import ROOT, Stack
 
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
-hours = importlib.import_module("hours")
+hours = importlib.import_module("greeter_common.store_calendar")
 decision_module = importlib.import_module("decision")
 models = importlib.import_module("models")
 

@@ -9,7 +9,7 @@ import sys
 from stack import ROOT, Stack, load_template
 
 sys.path.insert(0, str(ROOT / "functions" / "store_hours"))
-hours = importlib.import_module("hours")
+hours = importlib.import_module("greeter_common.store_calendar")
 WEEKDAY_PARAMETERS = [f"{name}Hours" for name in hours.DAY_NAMES]
 
 

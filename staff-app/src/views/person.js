@@ -4,6 +4,7 @@ import { call, fileToBase64 } from "../api.js";
 import { alertBox, field, h, notice, show } from "../dom.js";
 import { dateTime } from "../format.js";
 import { sentence } from "../messages.js";
+import { visitTable } from "./visit-list.js";
 
 export async function personView(main, config, personId) {
   show(main, h("p", {}, "Loading…"));
@@ -37,10 +38,33 @@ export async function personView(main, config, personId) {
         h("dt", {}, "Registered"), h("dd", {}, dateTime(person.created_at)),
         h("dt", {}, "Photos"), h("dd", {}, String(person.photo_count)),
       ),
+      can("see_visit_history") && visitsSection(),
       can("edit_people") && editForm(),
       can("edit_people") && addPhotoForm(),
       can("erase_people") && eraseSection(),
     );
+  }
+
+  function visitsSection() {
+    const list = h("div", {}, h("p", {}, "Loading…"));
+    const more = h("button", { type: "button", class: "quiet", hidden: true }, "Show more visits");
+    const shown = [];
+    let token = null;
+    async function load() {
+      try {
+        const query = new URLSearchParams({ limit: "10", ...(token ? { next_token: token } : {}) });
+        const page = await call("GET", `/people/${personId}/visits?${query}`);
+        shown.push(...page.visits);
+        token = page.next_token;
+        show(list, shown.length ? visitTable(shown, { label: `Visits of ${person.name}`, showName: false, withDate: true }) : h("p", {}, "No visits yet."));
+        more.hidden = !token;
+      } catch (error) {
+        show(list, alertBox(sentence(error)));
+      }
+    }
+    more.addEventListener("click", load);
+    load();
+    return h("section", { "aria-labelledby": "visits-title" }, h("h2", { id: "visits-title" }, "Visits"), list, more);
   }
 
   function editForm() {

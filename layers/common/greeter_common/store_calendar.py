@@ -17,6 +17,13 @@ Friday's night runs to 02:00 even when Saturday is a closed date or has special 
 Friday has no Friday night. Contiguous or overlapping intervals of neighbouring days merge, so
 "18:00-24:00" on Friday with "00:00-02:00" on Saturday is the same night without a midnight boundary.
 
+Two SSM parameters go with the weekly hours (the template's weekday parameters): the staff's special days,
+      {"closed_dates": ["2026-12-25", "2026-12-26"],
+       "special_hours": {"2026-12-24": "09:00-14:00"},
+       "comment": "Christmas 2026"}
+read entry by entry (`read_special_days`: a mistyped entry is dropped and named, the rest kept), and the
+manager's manual override (`Override`; "{}" when there is none), which the store-hours function writes.
+
 Local times that do not exist (inside the spring-forward gap) move forward by the gap, as clocks do;
 local times that happen twice (the fall-back hour) mean the first one. A night that spans a clock
 change is as long as the shop's clock says: "20:00-02:00" is 7 real hours the night the clocks go back.
@@ -24,11 +31,16 @@ change is as long as the shop's clock says: "20:00-02:00" is 7 real hours the ni
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # <name>Hours parameters
@@ -254,3 +266,127 @@ class StoreCalendar:
 
 def _describe(ranges: tuple[TimeRange, ...]) -> str:
     return ",".join(str(r) for r in ranges) if ranges else CLOSED
+
+
+@dataclass(frozen=True)
+class SpecialDays:
+    """The entries of the special-days parameter that can be read, and what was dropped, entry by entry."""
+
+    closed_dates: tuple[date, ...] = ()
+    special_hours: dict[date, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+SPECIAL_DAYS_KEYS = ("closed_dates", "special_hours", "comment")
+# Staff type free text here, where a customer's name can slip in ("Maria's birthday"): a dropped entry is
+# quoted only when it is made of what dates and hours are made of; otherwise it is named by its place.
+_QUOTABLE = re.compile(r"[0-9:/.,\- ]{1,25}")
+
+
+def read_special_days(raw: str | None) -> SpecialDays:
+    """The staff's JSON, read entry by entry: one mistyped date or range drops that entry only (and says
+    so), so the other closed dates still hold. Only text that is not a JSON object loses everything."""
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError as error:
+        return SpecialDays(problems=(f"not JSON ({error}); nothing in it is used",))
+    if not isinstance(value, dict):
+        return SpecialDays(problems=("not a JSON object; nothing in it is used",))
+    problems = [_unknown_key(key) for key in value if key not in SPECIAL_DAYS_KEYS]
+    closed: list[date] = []
+    dates = value.get("closed_dates", [])
+    if not isinstance(dates, list):
+        problems.append("closed_dates is not a list of dates; no closed date is used")
+        dates = []
+    for place, entry in enumerate(dates, start=1):
+        day = _date(entry)
+        if day is None:
+            problems.append(f"closed_dates entry {_shown(entry, place)} dropped: not a date (YYYY-MM-DD)")
+        else:
+            closed.append(day)
+    special: dict[date, str] = {}
+    entries = value.get("special_hours", {})
+    if not isinstance(entries, dict):
+        problems.append("special_hours is not an object of date: hours; no special hours are used")
+        entries = {}
+    for place, (key, text) in enumerate(entries.items(), start=1):
+        day = _date(key)
+        if day is None:
+            problems.append(f"special_hours entry {_shown(key, place)} dropped: not a date (YYYY-MM-DD)")
+            continue
+        try:
+            if not isinstance(text, str):
+                raise HoursError(f"{text!r} is not text")
+            parse_day_hours(text)
+        except HoursError as error:
+            free_text = isinstance(text, str) and not _QUOTABLE.fullmatch(text)
+            why = "its hours are not HH:MM-HH:MM ranges or 'closed' (not quoted: free text)" if free_text else error
+            problems.append(f"special_hours entry {_shown(key, place)} dropped ({why}); the weekday's hours apply")
+            continue
+        special[day] = text
+    return SpecialDays(tuple(closed), special, tuple(problems))
+
+
+def _shown(value: object, place: int) -> str:
+    """The entry as staff wrote it when it cannot be anyone's name; otherwise its place in the list."""
+    if isinstance(value, str) and _QUOTABLE.fullmatch(value):
+        return repr(value)
+    return f"number {place} (not quoted: it is not a date)"
+
+
+def _unknown_key(key: str) -> str:
+    guess = difflib.get_close_matches(key, SPECIAL_DAYS_KEYS, n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"an unknown key ignored (the keys are {', '.join(SPECIAL_DAYS_KEYS)}){hint}"
+
+
+def _date(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
+    except ValueError:
+        return None
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["open", "close"]
+    until: AwareDatetime
+    set_at: AwareDatetime
+    set_by: str = ""
+    reason: str = ""
+
+    def active(self, now: datetime) -> bool:
+        return now < self.until
+
+
+# How far ahead a manager may override the hours.
+MAX_OVERRIDE = timedelta(days=14)
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def override_until(text: str, calendar: StoreCalendar, now: datetime) -> datetime:
+    """The end of a manager's override: "22:00" (its next occurrence, store time) or an ISO 8601 time (store
+    time when it has no offset). HoursError when it is neither, in the past, or beyond MAX_OVERRIDE."""
+    text = text.strip()
+    clock = _CLOCK_TIME.match(text)
+    if clock:
+        local_now = calendar.local(now)
+        wall = time(int(clock[1]), int(clock[2]))
+        until = datetime.combine(local_now.date(), wall, tzinfo=calendar.time_zone)
+        if until <= now:
+            until = datetime.combine(local_now.date() + timedelta(days=1), wall, tzinfo=calendar.time_zone)
+    else:
+        try:
+            until = datetime.fromisoformat(text)
+        except ValueError:
+            raise HoursError(f"until {text!r} is neither HH:MM nor an ISO 8601 time") from None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=calendar.time_zone)
+    if until <= now:
+        raise HoursError(f"until {text!r} is in the past")
+    if until - now > MAX_OVERRIDE:
+        raise HoursError(f"until {text!r} is more than {MAX_OVERRIDE.days} days ahead")
+    return until
