@@ -84,7 +84,7 @@ DETECTORS = ("auto", "yunet", "haar")
 # Developer Guide, "Guidelines and quotas in Amazon Rekognition"), so smaller faces only cost searches.
 REKOGNITION_MIN_FACE_PX = 40
 # The smallest face (box side, in the pixels of the shrunken frame) each detector finds: YuNet finds every
-# face of insightface's 6-face group photo from 18 px and none under 10 (`python -m bench.detector`); Haar's
+# face of insightface's 6-face group photo from 18 px and none under 10 (`.venv/bin/python -m bench.detector`); Haar's
 # cascade window is 24x24.
 SMALLEST_FACE_SEEN_PX = {"yunet": 20, "haar": 24}
 # A face box's size moves by up to 15% between detection widths (YuNet on the group photo at 320, 480 and 640):

@@ -1,4 +1,4 @@
-"""The faces this camera had searched in the last hour, so one person costs one face search a visit.
+"""The faces this camera had searched in the last minutes, so a person turning away and back costs no new search.
 
 A search costs $0.001 and the tracker (tracking.py) forgets a face that is out of view for 2 s: a customer who
 turns to a shelf, comes back to the door display or walks out, and a member of staff crossing the view twice an
