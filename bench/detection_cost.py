@@ -6,7 +6,7 @@ One entrance camera. A stream processor bills every minute it runs, whoever is i
 pays per face crop the camera sends. The camera looks at a face when it first sees it and then again after
 10, 20, 40, 80, 120, 120... seconds while the same face stays in view, at most 30 crops a minute. With its memory
 of searched faces (the Pi's defaults, pi/greeter_camera/detection_settings.py and face_memory.py), a track that
-has sent nothing yet is spared when the face's crops were uploaded twice in the last 60 minutes (a first look
+has sent nothing yet is spared when the face's crops were uploaded twice in the last 10 minutes (a first look
 and its second chance); a track's own resends always go. Whether the memory knows a face again, or takes
 someone for another, is measured on real photos with the camera's own models (bench/face_memory.py) and drawn
 at those rates here: recognition per remembered upload and look, confusion once per pair of people (a lookalike
