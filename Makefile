@@ -64,6 +64,7 @@ demo: ## The local demo: the pipeline on moto, two people, one recorded visit, t
 bench: ## The benchmarks, each measuring side by side in one run (figures to stdout and bench/results/).
 	$(BIN)/python -m bench.match_pipeline
 	$(BIN)/python -m bench.detection_cost
+	$(BIN)/python -m bench.face_memory
 	$(BIN)/python -m bench.video_bitrate
 	$(BIN)/python -m bench.store_hours_cost
 	$(BIN)/python -m bench.detector

@@ -43,9 +43,10 @@ DEFAULT_FRAMERATE = 30
 # 3000 kbit/s: Rekognition's recommended encoder bitrate for a stream processor (not below 1.5 Mbit/s).
 STREAM_PROCESSOR_BITRATE_KBPS = 3000
 MIN_RECOMMENDED_BITRATE_KBPS = 1500
-# 1000 kbit/s in frame-search mode, where only a person replaying an alert's video link watches the video: a
-# face 3 m away stays found and recognisable (SFace cosine 0.81 at worst against the unencoded frame, 0.93
-# typical; 500 kbit/s drops to 0.46), for a third of the Kinesis Video bill (`python -m bench.video_bitrate`).
+# 1000 kbit/s in frame-search mode, where only staff watch the video, on the staff app's visit page an alert links
+# to: a face 3 m away stays found and recognisable (SFace cosine 0.81 at worst against the unencoded frame, 0.93
+# typical; 500 kbit/s drops to 0.46), for a third of the Kinesis Video bill
+# (`.venv/bin/python -m bench.video_bitrate`).
 REPLAY_BITRATE_KBPS = 1000
 # A key frame every 2 s: kvssink starts a new fragment at each key frame, and Rekognition reads the stream
 # fragment by fragment (fragments are "typically 2-10 seconds"); 2 s is kvssink's own default fragment

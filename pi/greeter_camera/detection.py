@@ -110,6 +110,7 @@ class FrameSearchSender:
             backoff_max_seconds=settings.upload_backoff_max_seconds,
             clock=clock,
             stats=self._stats,
+            on_uploaded=lambda crop: self.policy.searched(crop.embedding, crop.captured_at),
         )
         self._frame_ready = threading.Condition()
         self._pending: tuple[np.ndarray, float] | None = None
@@ -226,6 +227,7 @@ class FrameSearchSender:
             jpeg=encode_jpeg(pixels, self.settings.jpeg_quality),
             captured_at=captured_at,
             metadata=metadata,
+            embedding=track.embedding,
         )
 
     def _detect_loop(self) -> None:

@@ -22,7 +22,7 @@ required; the first three are shared with the video settings):
                                          GREETER_MIN_FACE_PX camera pixels is still 20 px: 512 for 1280x720
                                          and 50 px, 256 for 640x480 and 50 px. A number fixes the width; one
                                          too small to see GREETER_MIN_FACE_PX is a configuration error.
-                                         (`python -m bench.detector` measures CPU and recall per width.)
+                                         (`.venv/bin/python -m bench.detector` measures CPU and recall per width.)
     GREETER_DETECTION_SCORE              [0.7] YuNet's minimum face score, 0-1 (Haar has no score).
     GREETER_MIN_FACE_PX                  [50] Smallest face sent, in the camera's own (full-frame) pixels: the
                                          shorter side of the face box, whatever the detection width. A face
@@ -41,10 +41,11 @@ required; the first three are shared with the video settings):
     GREETER_RESEND_MAX_SECONDS           [120] The interval doubles after each crop of the same face, up to
                                          this; set it equal to GREETER_RESEND_SECONDS for a fixed interval.
     GREETER_TRACK_FORGET_SECONDS         [2] A face unseen this long is forgotten; seen again, it is a new face.
-    GREETER_SEARCH_MEMORY_MINUTES        [60] A face sent to the cloud is not sent again for this long, in any
-                                         track (face_memory.py: the Pi recognises it with OpenCV's SFace
-                                         model); 0 turns the memory off and every track is sent on the
-                                         resend schedule alone. At most 1440.
+    GREETER_SEARCH_MEMORY_MINUTES        [10] A face whose crops reached S3 twice (a first look and its second
+                                         chance) is not sent again for this long by a new track
+                                         (face_memory.py: the Pi recognises it with OpenCV's SFace model); a
+                                         track's own resends always go. 0 turns the memory off and every
+                                         track is sent on the resend schedule alone. At most 1440.
     GREETER_MAX_CROPS_PER_MINUTE         [30] Crops this camera may send in any 60 s; beyond it crops are
                                          dropped and counted.
     GREETER_QUEUE_SIZE                   [60] Crops held while uploads fail; when full the oldest is dropped.
@@ -61,10 +62,12 @@ Why these defaults: a tracked face's first crop goes as soon as it is confirmed,
 within a second of being seen; if that search finds nobody (head turned, blurred), another crop 10 s later
 gives a second chance while they are still near the door. The growing interval keeps a face that stays in
 view for hours (a member of staff at the till, a poster) to one look every 2 minutes instead of 360 an hour, and
-the memory of searched faces makes each look after the first free: the face was searched within the hour.
-An hour covers nearly every visit (12 minutes is typical) and makes staff who cross the view all day cost one
-search an hour each; the price is that a registered customer whose first crop found nobody (head turned) is
-not tried again until the hour is over. `python -m bench.detection_cost` shows the searches both ways.
+the memory of searched faces spares the new tracks of a face already searched twice: a customer who turns to a
+shelf and back costs nothing more. 10 minutes covers the lingering near the door that costs most; it is short
+because the Pi does not know whether a search matched anyone: a customer registered at the counter, or whose
+first two crops both found nobody, is searched again by a new track 10 minutes later, and the fewer faces the
+memory holds, the smaller its chance of taking a stranger for one of them. `.venv/bin/python -m
+bench.detection_cost` shows the searches and the registered customers missed for 10, 30 and 60 minutes.
 30 crops a minute is 5 faces in view at once, each every 10 s; 60 queued crops is two minutes of that cap,
 far more than the 30 s a crop stays worth sending.
 """
@@ -81,7 +84,7 @@ DETECTORS = ("auto", "yunet", "haar")
 # Developer Guide, "Guidelines and quotas in Amazon Rekognition"), so smaller faces only cost searches.
 REKOGNITION_MIN_FACE_PX = 40
 # The smallest face (box side, in the pixels of the shrunken frame) each detector finds: YuNet finds every
-# face of insightface's 6-face group photo from 18 px and none under 10 (`python -m bench.detector`); Haar's
+# face of insightface's 6-face group photo from 18 px and none under 10 (`.venv/bin/python -m bench.detector`); Haar's
 # cascade window is 24x24.
 SMALLEST_FACE_SEEN_PX = {"yunet": 20, "haar": 24}
 # A face box's size moves by up to 15% between detection widths (YuNet on the group photo at 320, 480 and 640):
@@ -133,7 +136,7 @@ class DetectionSettings:
     resend_seconds: float = _setting("GREETER_RESEND_SECONDS", 10.0)
     resend_max_seconds: float = _setting("GREETER_RESEND_MAX_SECONDS", 120.0)
     track_forget_seconds: float = _setting("GREETER_TRACK_FORGET_SECONDS", 2.0)
-    search_memory_minutes: float = _setting("GREETER_SEARCH_MEMORY_MINUTES", 60.0)
+    search_memory_minutes: float = _setting("GREETER_SEARCH_MEMORY_MINUTES", 10.0)
     max_crops_per_minute: int = _setting("GREETER_MAX_CROPS_PER_MINUTE", 30)
     queue_size: int = _setting("GREETER_QUEUE_SIZE", 60)
     max_crop_age_seconds: float = _setting("GREETER_MAX_CROP_AGE_SECONDS", 30.0)

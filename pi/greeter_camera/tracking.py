@@ -8,8 +8,10 @@ face is wide), and a track is sent:
   - then again after `resend_seconds`, the interval doubling after each crop up to `resend_max_seconds`;
   - and only while the camera has sent fewer than `max_crops_per_minute` crops in the last 60 s. A crop over
     that cap is dropped and counted, and its track waits `resend_seconds` before it may try again;
-  - and, with a memory of searched faces (face_memory.py), only when its face was not sent in the last
-    GREETER_SEARCH_MEMORY_MINUTES: a known face keeps its turns on the same schedule but uses none of the cap.
+  - and, with a memory of searched faces (face_memory.py), a track that has sent nothing yet is spared when its
+    face's crops reached S3 twice (a first look and its second chance) in the last GREETER_SEARCH_MEMORY_MINUTES:
+    it keeps its turns on the same schedule but uses none of the cap. Once a track has sent a crop, its resends
+    follow the schedule alone: the memory never takes a track's own second chance away.
 
 Times are the frames' capture times (epoch seconds), so the decisions don't depend on how late a frame is
 processed. If the clock steps backwards (NTP correcting a Pi that booted with a wrong time), all tracks are
@@ -43,8 +45,10 @@ class FaceTrack:
     first_seen: float
     last_seen: float
     hits: int = 1
-    crops_sent: int = 0
+    crops_sent: int = 0  # turns taken, spared ones included: they set the resend schedule
     next_send_at: float = float("-inf")
+    sent_a_crop: bool = False
+    embedding: np.ndarray | None = None  # the face's, at the track's last SEND (with a memory of searched faces)
 
 
 class FaceTracker:
@@ -176,17 +180,24 @@ class FrameSearchPolicy:
         for face, track in ordered:
             decision = self.limiter.decide(track, captured_at)
             if decision is Decision.SEND and self.memory is not None and embed is not None:
-                decision = self._unless_searched(face, captured_at, embed)
+                decision = self._unless_searched(face, track, captured_at, embed)
+            if decision is Decision.SEND:
+                track.sent_a_crop = True
             decisions.append((face, track, decision))
         return decisions
 
-    def _unless_searched(self, face: FaceBox, captured_at: float, embed: Embedder) -> Decision:
+    def searched(self, embedding: np.ndarray | None, captured_at: float) -> None:
+        """A crop of this face (its embedding, None without one), captured at `captured_at`, reached S3: only
+        now does the memory count it as searched."""
+        if self.memory is not None and embedding is not None:
+            self.memory.remember(embedding, captured_at)
+
+    def _unless_searched(self, face: FaceBox, track: FaceTrack, captured_at: float, embed: Embedder) -> Decision:
         assert self.memory is not None
-        embedding = embed(face)
-        if embedding is None:  # no landmarks (Haar): the schedule alone decides
+        track.embedding = embedding = embed(face)
+        if embedding is None or track.sent_a_crop:  # no landmarks (Haar), or the track's own resend
             return Decision.SEND
         if self.memory.searched_recently(embedding, captured_at):
             self.limiter.withdraw()
             return Decision.ALREADY_SEARCHED
-        self.memory.remember(embedding, captured_at)
         return Decision.SEND

@@ -35,7 +35,7 @@ class SenderStats:
     faces_detected: int = 0
     crops_queued: int = 0
     crops_over_cap: int = 0
-    faces_already_searched: int = 0  # a track's turn came, but its face was sent minutes ago (face_memory.py)
+    faces_already_searched: int = 0  # a new track's turn came, but its face was uploaded twice lately (face_memory.py)
     crops_dropped_queue_full: int = 0
     crops_dropped_stale: int = 0
     crops_uploaded: int = 0
@@ -61,6 +61,8 @@ class FaceCrop:
     jpeg: bytes
     captured_at: float
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The face's SFace embedding (face_memory.py), for the memory of searched faces once the crop is uploaded.
+    embedding: Any = field(default=None, compare=False, repr=False)
 
 
 def crop_object_key(stream_name: str, captured_at: float, unique: uuid.UUID | None = None) -> str:
@@ -134,22 +136,25 @@ class CropUploader:
         backoff_max_seconds: float,
         clock: Callable[[], float],
         stats: SenderStats,
+        on_uploaded: Callable[[FaceCrop], None] | None = None,
     ) -> None:
+        """`on_uploaded` is told of each crop S3 accepted (the memory of searched faces learns it then)."""
         self.queue = queue
         self.s3_client = s3_client  # the heartbeat shares it (same credentials, same timeouts)
         self.bucket = bucket
         self.max_age_seconds = max_age_seconds
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
-        self._clock = clock
+        self.clock = clock  # epoch seconds, for crop ages and backoff (a test moves a fake one)
         self._stats = stats
+        self._on_uploaded = on_uploaded
         self._failures_in_a_row = 0
         self._retry_at = float("-inf")
 
     def step(self) -> float | None:
         """Try to upload the oldest fresh crop. Returns 0 after a success (go on), the seconds to wait
         after a failure or while backing off, or None when there is nothing to send."""
-        now = self._clock()
+        now = self.clock()
         if now < self._retry_at:
             return self._retry_at - now
         crop = self._take_fresh(now)
@@ -171,6 +176,8 @@ class CropUploader:
             logger.info("crop uploads work again after %d failures", self._failures_in_a_row)
         self._failures_in_a_row = 0
         self._stats.add("crops_uploaded")
+        if self._on_uploaded is not None:
+            self._on_uploaded(crop)
         return 0.0
 
     def _take_fresh(self, now: float) -> FaceCrop | None:

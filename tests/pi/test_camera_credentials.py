@@ -274,6 +274,6 @@ def test_a_refused_certificate_is_a_failed_upload_the_crop_waits_for_the_next_tr
         assert len(queue) == 1 and stats.upload_failures == 1
         assert "AWS IoT refused the camera's certificate for role alias greeter-camera (HTTP 403" in caplog.text
 
-        uploader._clock.now += 0.5
+        uploader.clock.now += 0.5
         assert uploader.step() == 0.0  # the provider answers now: uploaded with fresh credentials
         assert list(stored_crops(s3_on_moto)) == [crop.key]
