@@ -10,6 +10,7 @@ Where a camera's state lives depends on the detection mode:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -98,8 +99,20 @@ class StoreState:
     @tracer.capture_method
     def start_override(self, name: str, execution_input: str) -> datetime:
         """Start the store-hours state machine with a manager's input; when it started. The same name and input
-        again (a retried request) is the same execution: Step Functions starts it only once."""
-        answer = self._sfn.start_execution(
-            stateMachineArn=self._settings.store_hours_state_machine, name=name, input=execution_input
-        )
-        return answer["startDate"]
+        again (a retried request) is the same execution, running or finished: Step Functions starts it only once.
+        A ClientError ExecutionAlreadyExists: the name was used for a different input."""
+        machine = self._settings.store_hours_state_machine
+        try:
+            return self._sfn.start_execution(stateMachineArn=machine, name=name, input=execution_input)["startDate"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            taken = error
+        # Step Functions takes the same name and input as the same run only while it is RUNNING; a store-hours run
+        # finishes in seconds, so a retry usually finds it done. The run with this name says whether it is the same
+        # request (its input) and when it started; a different input under the name is another request.
+        arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        described = self._sfn.describe_execution(executionArn=arn)
+        if json.loads(described.get("input") or "null") != json.loads(execution_input):
+            raise taken
+        return described["startDate"]

@@ -194,6 +194,37 @@ def test_a_retried_press_is_one_run_and_a_reused_key_for_another_action_is_refus
     assert (reused.status, reused.code) == (422, "idempotency_key_reused")
 
 
+def _finish_runs(machine: str) -> None:
+    """Every run of the machine ends, as a store-hours run does within seconds (moto's runs stay RUNNING)."""
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    account, region = machine.split(":")[4], machine.split(":")[3]
+    for execution in stepfunctions_backends[account][region].describe_state_machine(machine).executions:
+        execution.status = "SUCCEEDED"
+
+
+def test_a_press_retried_after_its_run_finished_is_answered_with_that_run(api, store_hours_machine, faults):
+    """The first answer was lost and the run has already finished when the tablet retries: the retry is told about
+    the run that did it (same execution, same start), not refused; a different request under the key still is."""
+    faults.lose_answer("sfn", "StartExecution")
+    lost = api.call("store-override", body={"action": "close"}, headers={"Idempotency-Key": "press-0004-close"})
+    assert (lost.status, lost.code) == (503, "service_busy")
+    _finish_runs(store_hours_machine)
+    (run,) = _executions(api, store_hours_machine)
+    assert run["status"] == "SUCCEEDED"
+
+    retried = api.call("store-override", body={"action": "close"}, headers={"Idempotency-Key": "press-0004-close"})
+    assert retried.status == 202 and retried.body["execution"] == run["name"]
+    assert datetime.fromisoformat(retried.body["started_at"]) == run["startDate"].replace(microsecond=0)
+    assert len(_executions(api, store_hours_machine)) == 1
+
+    reused = api.call(
+        "store-override", body={"action": "close", "reason": "x"}, headers={"Idempotency-Key": "press-0004-close"}
+    )
+    assert (reused.status, reused.code) == (422, "idempotency_key_reused")
+    assert len(_executions(api, store_hours_machine)) == 1
+
+
 def test_two_managers_pressing_at_once_start_two_runs_and_both_are_answered(
     api, store_hours_machine, another_container
 ):
