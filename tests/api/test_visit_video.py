@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from greeter_camera.config import KEYFRAME_RANGE_S
 from greeter_common.visit_history import VisitHistory, epoch, iso
 from test_roles import claims_of
 
@@ -74,6 +75,10 @@ def test_a_long_visit_plays_its_first_hour(api, history, maria, asked):
     api.call("visit-video", person_id=maria, first_seen=iso(first))
     window = asked[0]["HLSFragmentSelector"]["TimestampRange"]
     assert (window["EndTimestamp"] - window["StartTimestamp"]).total_seconds() == 3600
+    # The playlist lists every fragment of that hour at the camera's shortest key-frame interval (a fragment
+    # starts at each key frame), within Kinesis Video's limit; its default of 1,000 would end the clip early.
+    shortest_fragment = KEYFRAME_RANGE_S[0]
+    assert 3600 / shortest_fragment < asked[0]["MaxMediaPlaylistFragmentResults"] <= 5000
 
 
 def test_expired_video_is_a_sentence_and_kinesis_video_is_not_asked(api, history, maria, asked):
