@@ -34,7 +34,7 @@ NextToken = Annotated[str | None, Query(max_length=1000, description="From the p
 
 class VisitView(BaseModel):
     person_id: str
-    name: str = Field(description="The person's name now (empty if they were erased since).")
+    name: str = Field(description="The person's name now.")
     arrived: str = Field(description="First sighting, ISO 8601 with the store's UTC offset.")
     left: str = Field(description="Last sighting so far, ISO 8601 with the store's UTC offset.")
     minutes: float = Field(description="Time between the first and last sighting.")
@@ -82,13 +82,16 @@ def _local(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, visit_history.time_zone).isoformat(timespec="seconds")
 
 
-def _views(visits: list[Visit], now: float) -> list[VisitView]:
-    names = people_names.names({visit.person_id for visit in visits})
+def _views(visits: list[Visit], now: float, names: dict[str, str] | None = None) -> list[VisitView]:
+    """The visits of people who still exist. An erased person's visits go with them; one recorded while the
+    erasure ran (a sighting already in flight) is left out here, as every reader leaves the person out."""
+    if names is None:
+        names = people_names.names({visit.person_id for visit in visits})
     open_since = now - settings.alert_cooldown_minutes * 60
     return [
         VisitView(
             person_id=visit.person_id,
-            name=names.get(visit.person_id, ""),
+            name=names[visit.person_id],
             arrived=_local(visit.first_seen),
             left=_local(visit.last_seen),
             minutes=round(visit.dwell_seconds / 60, 1),
@@ -100,6 +103,7 @@ def _views(visits: list[Visit], now: float) -> list[VisitView]:
             visit_id=visit.key,
         )
         for visit in visits
+        if visit.person_id in names
     ]
 
 
@@ -178,7 +182,7 @@ def person_visits(
     description="The video runs from 10 s before the first sighting to 10 s after the last (at most an hour); "
     "a camera whose video has expired from its stream, or that was not streaming, gets a sentence instead.",
     tags=["visits"],
-    responses={**answer(VisitWithVideo, "The visit and its video"), **refusals(VisitNotFound)},
+    responses={**answer(VisitWithVideo, "The visit and its video"), **refusals(PersonNotFound, VisitNotFound)},
 )
 def visit_with_video(
     person_id: Annotated[UUID, Path(description="The person's id.")],
@@ -190,14 +194,21 @@ def visit_with_video(
         ),
     ],
 ) -> VisitWithVideo:
-    staff_identity()
+    staff = staff_identity()
+    # An erased person's video is not shown, even where a history row outlived the erasure (a sighting recorded
+    # while it ran): from the moment erasure starts the person is gone.
+    names = people_names.names({str(person_id)})
+    if not names:
+        raise PersonNotFound(f"no person {person_id}")
     # The resolver matches the request's path as sent: a link's encoded colons (%3A) arrive encoded.
     visit = visit_history.visit(str(person_id), unquote(first_seen))
     if visit is None:  # never was, expired, or erased with the person
         raise VisitNotFound("no such visit")
+    # Watching someone's visit is recorded like reading their photos: who, when, whose (their id only).
+    audit(staff, "watch_visit_video", str(person_id))
     clips = visit_video.clips(visit.first_seen, visit.last_seen, visit.cameras)
     return VisitWithVideo(
-        visit=_views([visit], _now())[0],
+        visit=_views([visit], _now(), names)[0],
         clips=[
             ClipView(camera=clip.camera, url=clip.url, expires_at=_local(clip.expires_at), unavailable=clip.unavailable)
             for clip in clips
@@ -276,10 +287,11 @@ def _spreadsheet_safe(text: str) -> str:
 def acknowledge(request: Acknowledgement) -> VisitView:
     staff = staff_identity()
     now = _now()
-    if not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
+    names = people_names.names({str(request.person_id)})  # an erased person's visit is gone with them
+    if not names or not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
         raise VisitNotFound("no such visit")
     audit(staff, "acknowledge_visit", str(request.person_id))
-    view = _views([visit_history.visit(str(request.person_id), request.visit_id)], now)[0]
+    view = _views([visit_history.visit(str(request.person_id), request.visit_id)], now, names)[0]
     # Every tablet shows who is on it (the first to say so), through the arrivals channel; best effort.
     arrivals.publish(
         [

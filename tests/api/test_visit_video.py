@@ -115,7 +115,22 @@ def test_no_such_visit_an_erased_person_and_a_malformed_id(api, history, maria):
     assert api.call("visit-video", person_id=maria, first_seen=iso(first - 1)).code == "visit_not_found"
     assert api.call("visit-video", person_id=maria, first_seen="yesterday").code == "validation_error"
     assert api.call("erase-person", person_id=maria).status == 200
-    assert api.call("visit-video", person_id=maria, first_seen=iso(first)).code == "visit_not_found"
+    assert api.call("visit-video", person_id=maria, first_seen=iso(first)).code == "person_not_found"
+
+
+def test_watching_a_visit_is_in_the_audit_trail_with_the_persons_id_only(api, history, maria, everything):
+    first = time.time() - 600
+    history.opened(maria, first, "entrance")
+    assert api.call("visit-video", person_id=maria, first_seen=iso(first - 1)).code == "visit_not_found"
+    assert [e for e in everything().staff_audit if e["action"] == "watch_visit_video"] == []  # nothing watched
+
+    reply = api.call("visit-video", person_id=maria, first_seen=iso(first), claims=claims_of("assistant", sub="s-1"))
+
+    assert reply.status == 200
+    (watched,) = [e for e in everything().staff_audit if e["action"] == "watch_visit_video"]
+    read_photos = next(e for e in everything().staff_audit if e["action"] == "register_person")
+    assert set(watched) == set(read_photos)  # the fields every entry holds: no name, no camera, no link
+    assert (watched["subject"], watched["staff_sub"], watched["role"]) == (maria, "s-1", "assistant")
 
 
 def test_a_tablet_may_not_watch_and_kinesis_video_busy_is_service_busy(api, history, maria, faults):
