@@ -34,7 +34,7 @@ class Clip:
 
 class VisitVideo:
     def __init__(self, client, config, stream_prefix: str, cameras: list[str], retention_hours: int, clock):
-        """`client` makes boto3 clients (boto3.client): one for Kinesis Video, one per stream's data endpoint."""
+        """`client` makes boto3 clients (a session's client): one for Kinesis Video, one per stream's data endpoint."""
         self._client = client
         self._config = config
         self._kinesisvideo = client("kinesisvideo", config=config)
