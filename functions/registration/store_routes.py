@@ -28,9 +28,7 @@ from greeter_common.store_calendar import (
     read_weekly_hours,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from routes import _audit as audit
-from routes import _staff as staff_identity
-from routes import answer, refusals
+from routes import answer, audit, current_staff, refusals
 from store_state import STAFF_PREFIX
 from wiring import settings, store_state
 
@@ -140,7 +138,7 @@ def _active_override(now: datetime) -> Override | None:
     responses={**answer(StoreView, "The store now"), **refusals()},
 )
 def store() -> StoreView:
-    staff = staff_identity()
+    staff = current_staff()
     now = datetime.now(UTC)
     calendar, problems = _calendar()
     override = _active_override(now)
@@ -211,7 +209,7 @@ RequestKey = Annotated[
     },
 )
 def override(request: OverrideRequest, idempotency_key: RequestKey = None) -> Response[OverrideStarted]:
-    staff = staff_identity()
+    staff = current_staff()
     now = datetime.now(UTC)
     until = None
     if request.action == "resume":

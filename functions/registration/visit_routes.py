@@ -15,9 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from errors import InvalidDateRange, InvalidPageToken, PersonNotFound, VisitNotFound
 from greeter_common.visit_history import BadPageToken, Visit
 from pydantic import BaseModel, Field
-from routes import _audit as audit
-from routes import _staff as staff_identity
-from routes import answer, refusals
+from routes import answer, audit, current_staff, refusals
 from wiring import arrivals, people_names, settings, visit_history, visit_video
 
 router = APIGatewayRouter()
@@ -134,7 +132,7 @@ def list_visits(
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> VisitsPage:
-    staff_identity()
+    current_staff()
     first, last = _range(from_, to, MAX_RANGE_DAYS)
     try:
         visits, token = visit_history.between(first, last, limit, next_token)
@@ -150,7 +148,7 @@ def list_visits(
     responses={**answer(InStoreNow, "Open visits"), **refusals()},
 )
 def visits_now() -> InStoreNow:
-    staff_identity()
+    current_staff()
     now = _now()
     return InStoreNow(visits=_views(visit_history.in_store_now(now, settings.alert_cooldown_minutes * 60), now))
 
@@ -166,7 +164,7 @@ def person_visits(
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> VisitsPage:
-    staff_identity()
+    current_staff()
     if not people_names.names({str(person_id)}):
         raise PersonNotFound(f"no person {person_id}")
     try:
@@ -194,7 +192,7 @@ def visit_with_video(
         ),
     ],
 ) -> VisitWithVideo:
-    staff = staff_identity()
+    staff = current_staff()
     # An erased person's video is not shown, even where a history row outlived the erasure (a sighting recorded
     # while it ran): from the moment erasure starts the person is gone.
     names = people_names.names({str(person_id)})
@@ -236,7 +234,7 @@ def export_visits(
     from_: Annotated[date | None, Query(alias="from", description="First store-time date (default: `to`).")] = None,
     to: Annotated[date | None, Query(description="Last store-time date (default: today).")] = None,
 ) -> Response[str]:
-    staff = staff_identity()
+    staff = current_staff()
     first, last = _range(from_, to, MAX_EXPORT_DAYS)
     audit(staff, "export_visits", f"visits {first.isoformat()}..{last.isoformat()}")
     visits: list[Visit] = []
@@ -285,7 +283,7 @@ def _spreadsheet_safe(text: str) -> str:
     responses={**answer(VisitView, "The visit, acknowledged"), **refusals(VisitNotFound, body=True)},
 )
 def acknowledge(request: Acknowledgement) -> VisitView:
-    staff = staff_identity()
+    staff = current_staff()
     now = _now()
     names = people_names.names({str(request.person_id)})  # an erased person's visit is gone with them
     if not names or not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
