@@ -150,7 +150,8 @@ def store() -> StoreView:
         wanted = "RUNNING" if override.action == "open" else "STOPPED"
     else:
         wanted = "RUNNING" if open_by_hours else "STOPPED"
-    run = store_state.latest_override_run()
+    # An override lasts at most MAX_OVERRIDE: a request older than that says nothing about the store now.
+    run = store_state.latest_override_run(now - MAX_OVERRIDE)
     return StoreView(
         store_name=settings.store_name,
         time_zone=settings.store_time_zone,

@@ -87,14 +87,22 @@ class StoreState:
         return self._ssm.get_parameter(Name=self._settings.override_parameter)["Parameter"]["Value"]
 
     @tracer.capture_method
-    def latest_override_run(self) -> OverrideRun | None:
-        # Newest first; the schedules start six runs an hour, so the last 50 cover the last few hours.
-        page = self._sfn.list_executions(stateMachineArn=self._settings.store_hours_state_machine, maxResults=50)
-        for execution in page["executions"]:
-            if execution["name"].startswith(STAFF_PREFIX):
-                action = execution["name"][len(STAFF_PREFIX) :].split("-", 1)[0]
-                return OverrideRun(action, execution["startDate"], execution["status"])
-        return None
+    def latest_override_run(self, since: datetime) -> OverrideRun | None:
+        """The newest run a manager started since `since`. Runs come newest first, a thousand a page (the most
+        Step Functions gives): the schedules start six an hour, so one page is about four days of them and a
+        manager's request older than that is still found on a later page."""
+        args = {"stateMachineArn": self._settings.store_hours_state_machine, "maxResults": 1000}
+        while True:
+            page = self._sfn.list_executions(**args)
+            for execution in page["executions"]:
+                if execution["startDate"] < since:
+                    return None
+                if execution["name"].startswith(STAFF_PREFIX):
+                    action = execution["name"][len(STAFF_PREFIX) :].split("-", 1)[0]
+                    return OverrideRun(action, execution["startDate"], execution["status"])
+            if not page.get("nextToken"):
+                return None
+            args["nextToken"] = page["nextToken"]
 
     @tracer.capture_method
     def start_override(self, name: str, execution_input: str) -> datetime:

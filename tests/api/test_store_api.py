@@ -4,7 +4,7 @@ store-hours state machine with the input it takes by hand, refused to other role
 safe to retry and to press twice at once."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -146,6 +146,29 @@ def test_a_managers_override_starts_the_state_machine_with_its_manual_input(
     resume = api.call("store-override", body={"action": "resume"})
     assert resume.status == 202 and resume.body["until"] is None
     assert json.loads(_executions(api, store_hours_machine)[0]["input"]) == {"action": "resume"}
+
+
+def test_the_latest_request_is_found_behind_days_of_scheduled_runs_and_forgotten_after_the_longest_override(
+    api, store_hours_machine
+):
+    """The schedules start six runs an hour: four days of them are more than a thousand, a page of ListExecutions.
+    A manager's request behind them is still the screen's last request; one older than the longest override is
+    not (it says nothing about the store now)."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=20)):
+        assert api.call("store-override", body={"action": "open"}).status == 202
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=5)):
+        assert api.call("store-override", body={"action": "close"}).status == 202
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=4, hours=12), tick=True):
+        for run in range(1010):
+            sfn.start_execution(stateMachineArn=store_hours_machine, name=f"reconcile-{run}", input="{}")
+
+    with time_machine.travel(TUESDAY_10AM):
+        last = api.call("store").body["last_request"]
+        assert last["action"] == "close"
+        assert last["started_at"] == (TUESDAY_10AM - timedelta(days=5)).isoformat(timespec="seconds")
+    with time_machine.travel(TUESDAY_10AM + timedelta(days=10)):  # the close is now 15 days old, the open 30
+        assert api.call("store").body["last_request"] is None
 
 
 def test_open_now_without_an_end_lasts_until_the_next_boundary_of_the_hours(api, store_hours_machine, at_tuesday_10am):
