@@ -100,7 +100,12 @@ class OverrideRequest(BaseModel):
         description='When an open/close ends: "22:00" (its next occurrence, store time) or an ISO 8601 time, at most '
         "14 days ahead. Default: the next time the hours open or close the store.",
     )
-    reason: str = Field(default="", max_length=200, description="Why, for the ops email and the override record.")
+    reason: str = Field(
+        default="",
+        max_length=200,
+        description="Why, for the ops email and the override record; it is kept in the state machine's run history "
+        "and logs, so never a customer's name.",
+    )
 
 
 class OverrideStarted(BaseModel):
