@@ -166,8 +166,10 @@ class Greeter:
     def remember(self, person_id: str, last_seen: float, first_seen: float | None = None) -> None:
         self._recorded[person_id] = max(last_seen, self._recorded.get(person_id, last_seen))
         self._recorded.move_to_end(person_id)
-        if first_seen is not None and self._open.get(person_id, (None,))[0] != first_seen:
-            self._open[person_id] = (first_seen, set())  # another visit: the cameras start afresh
+        if first_seen is not None:
+            first_seen = round(first_seen, 3)  # as the visits table holds it, so one visit is always one key
+            if self._open.get(person_id, (None,))[0] != first_seen:
+                self._open[person_id] = (first_seen, set())  # another visit: the cameras start afresh
         while len(self._recorded) > _REMEMBERED_VISITS:
             forgotten, _ = self._recorded.popitem(last=False)
             self._open.pop(forgotten, None)
