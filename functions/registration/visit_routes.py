@@ -64,7 +64,9 @@ class Acknowledgement(BaseModel):
 
 class ClipView(BaseModel):
     camera: str
-    url: str | None = Field(description="An HLS session URL (plays in Safari, or with hls.js); null: no video.")
+    url: str | None = Field(
+        description="An HLS session URL (Safari and Chrome on Android play it as it is); null: no video."
+    )
     expires_at: str | None = Field(description="When the URL stops playing, store time.")
     unavailable: str | None = Field(description="Why there is no video, as a sentence for staff.")
 
