@@ -15,8 +15,9 @@ stop it again:
         greeter.id_token() # a staff ID token from a real sign-in against the local user pool
     # stopped: every process it started has ended; state_dir keeps what was registered
 
-`start_local(port=0, camera="none", state_dir=..., output_dir=..., camera_settings={...}, timeout=180)`;
-`camera` is "none", "auto" (the first webcam), a /dev/video* device or a video file played in a loop.
+`start_local(port=0, camera="none", state_dir=..., output_dir=..., camera_settings={...}, timeout=180,
+test_routes=False)`; `camera` is "none", "auto" (the first webcam), a /dev/video* device or a video file played
+in a loop; `test_routes` serves the /local/test/ control routes (local/test_controls.py) for tests and benchmarks.
 In-process, `local.runtime.LocalRuntime(...).start()` / `.stop()` does the same (it sets the process's AWS_*
 environment, so one at a time).
 """
@@ -101,6 +102,7 @@ def start_local(
     camera_settings: dict[str, str] | None = None,
     timeout: float = 180,
     env: dict[str, str] | None = None,
+    test_routes: bool = False,
 ) -> LocalGreeter:
     """Start `python -m local` and wait until it serves; raise RuntimeError with its log if it does not."""
     work = Path(tempfile.mkdtemp(prefix="greeter-local-"))
@@ -120,6 +122,8 @@ def start_local(
         f"--output-dir={output_dir}",
         f"--ready-file={ready_file}",
     ] + [f"--camera-setting={key}={value}" for key, value in (camera_settings or {}).items()]
+    if test_routes:
+        command.append("--test-routes")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}

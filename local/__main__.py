@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--ready-file", type=Path, help="write the addresses and staff sign-in here (JSON) once up")
     parser.add_argument("--camera-setting", action="append", default=[], help="extra camera.env line KEY=VALUE")
+    parser.add_argument(
+        "--test-routes", action="store_true", help="serve /local/test/ (reset, staff accounts): tests and benchmarks"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if os.environ.get("GREETER_LOCAL_DEBUG"):
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         output_dir=args.output_dir.resolve(),
         echo=lambda text: print(text, flush=True),
         camera_settings=dict(setting.split("=", 1) for setting in args.camera_setting),
+        test_routes=args.test_routes,
     )
     try:
         runtime.start()
@@ -92,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pids": runtime.pids(),
                 "client_id": runtime.stack.ref("StaffUserPoolClient"),
                 "user_pool_id": runtime.stack.ref("StaffUserPool"),
+                "state_dir": str(runtime.state_dir),
                 "staff": {"email": staff.email, "password": staff.password, "totp_secret": staff.totp_secret},
             }
             partial = args.ready_file.with_suffix(".partial")

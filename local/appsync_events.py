@@ -10,9 +10,10 @@
   only IAM may do in Greeter's namespace (tablets get `publish_error`).
 
 Tests steer it with `pause()` (drop every socket and refuse new ones, as a flaky shop Wi-Fi does) and
-`resume()`, and read `published` (every accepted event) and `refused` (every refused request). Given a `calls`
-counter (the benchmarks' count of AWS calls, tests/faults.py), every HTTP publish request that reaches it counts
-there as `appsync.EventPublish`, accepted or not, as every request to AWS is an AWS call.
+`resume()`, and read `published` (every accepted event), `published_at` (when each arrived, epoch seconds) and
+`refused` (every refused request). Given a `calls` counter (the benchmarks' count of AWS calls,
+tests/faults.py), every HTTP publish request that reaches it counts there as `appsync.EventPublish`, accepted
+or not, as every request to AWS is an AWS call.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class FakeAppSyncEvents:
         self.keep_alive_seconds = keep_alive_seconds
         self.calls = calls
         self.published: list[tuple[str, dict]] = []
+        self.published_at: list[float] = []
         self.refused: list[str] = []
         self._subscriptions: dict[object, dict[str, str]] = {}  # connection -> {subscription id: channel}
         self._paused = False
@@ -232,9 +234,11 @@ class FakeAppSyncEvents:
             return 400, {"errors": [{"errorType": "BadRequestException", "message": "invalid channel"}]}
         if not 1 <= len(events) <= 5:
             return 400, {"errors": [{"errorType": "BadRequestException", "message": "1 to 5 events per request"}]}
+        received_at = time.time()
         successful = [{"identifier": str(uuid.uuid4()), "index": index} for index in range(len(events))]
         asyncio.run_coroutine_threadsafe(self._broadcast(channel, events), self._loop).result(5)
         self.published.extend((channel, event) for event in parsed)
+        self.published_at.extend(received_at for _ in parsed)
         return 200, {"successful": successful, "failed": []}
 
     # ------------------------------------------------------------------ WebSocket (Cognito)

@@ -8,7 +8,11 @@ staff app (or a status page), and the local AWS endpoint for the staff CLI and t
   strings, as API Gateway passes them. Refusals answer with the template's GatewayResponses bodies.
 - `/aws/...`: the local moto server (the staff CLI's and the browser's AWS endpoint: Cognito sign-in).
 - `/local/...`: what runs, the emails sent, store hours on demand (the status page reads it).
-- `/`: the staff app's files when the staff app is built, otherwise the status page.
+- `/local/test/...`: only when the runtime is started with test routes (the browser tests, the benchmarks):
+  reset to the state at start-up, staff accounts, what is stored, the arrivals channel (local/test_controls.py).
+- `/`: the staff app's files when the staff app is built, otherwise the status page. They come with the
+  security headers the stack's CloudFront distribution adds, the content security policy made for the local
+  endpoints (the photos on the local S3, the arrivals stand-in's ws:// socket).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ STAGE = "v1"
 # API Gateway's own limit on a request (10 MB); Lambda's on what it is handed is 6 MB.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+_COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
 
@@ -122,6 +127,8 @@ class Front:
         store_hours: Callable[[dict], str],
         staff_app: Path | None,
         on_change: Callable[[], None],
+        events: Any = None,
+        test_controls: Any = None,
     ) -> None:
         self.stack = stack
         self.invoke_api = invoke_api
@@ -131,6 +138,8 @@ class Front:
         self.store_hours = store_hours
         self.staff_app = staff_app
         self.on_change = on_change
+        self.test_controls = test_controls
+        self.security_headers = staff_app_headers(stack, self.moto_url, events)
         self.routes = ApiRoutes(stack, "RegistrationFunction")
         api = stack.resolve(stack.resources["RegistrationApi"]["Properties"])
         self.gateway_responses = api.get("GatewayResponses", {})
@@ -262,10 +271,15 @@ class Front:
         query = request.query_string.decode()
         url = f"{self.moto_url}{path}" + (f"?{query}" if query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        body = request.get_data()
+        cognito = headers.get("X-Amz-Target", "").startswith(_COGNITO_TARGET)
+        if cognito:
+            body = _cognito_request(body)
         answer = self.http.request(
-            request.method, url, body=request.get_data(), headers=headers, redirect=False, preload_content=True
+            request.method, url, body=body, headers=headers, redirect=False, preload_content=True
         )
-        response = Response(answer.data, answer.status)
+        data = _cognito_answer(answer.data) if cognito and answer.status == 200 else answer.data
+        response = Response(data, answer.status)
         response.headers.clear()
         for name, value in answer.headers.items():
             if name.lower() not in _HOP_BY_HOP:
@@ -274,6 +288,9 @@ class Front:
 
     # ------------------------------------------------------------------ /local/
     def local(self, request: Request, what: str) -> Response:
+        if what.startswith("test/") and self.test_controls is not None:
+            status, answer = self.test_controls.handle(request.method, what.removeprefix("test/"), request)
+            return Response(json.dumps(answer, default=str), status, content_type="application/json")
         if what == "status" and request.method == "GET":
             return Response(json.dumps(self.status()), content_type="application/json")
         if what == "config.json":
@@ -310,4 +327,57 @@ class Front:
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         response = Response(target.read_bytes(), content_type=content_type)
         response.headers["Last-Modified"] = formatdate(target.stat().st_mtime, usegmt=True)
+        response.headers.extend(self.security_headers)
         return response
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    return value
+
+
+def _cognito_request(body: bytes) -> bytes:
+    """Cognito's JSON protocol treats a null member as absent (the browser SDK sends DEVICE_KEY: null); moto's
+    server would refuse it."""
+    try:
+        return json.dumps(_without_nulls(json.loads(body))).encode()
+    except ValueError:
+        return body
+
+
+def _cognito_answer(data: bytes) -> bytes:
+    """Cognito's NEW_PASSWORD_REQUIRED challenge lists the user's attributes and those still required (the
+    sign-in page reads them); moto's leaves both out."""
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(answer, dict) or answer.get("ChallengeName") != "NEW_PASSWORD_REQUIRED":
+        return data
+    parameters = answer.setdefault("ChallengeParameters", {})
+    parameters.setdefault("userAttributes", "{}")
+    parameters.setdefault("requiredAttributes", "[]")
+    return json.dumps(answer).encode()
+
+
+def staff_app_headers(stack: Stack, moto_url: str, events: Any) -> dict[str, str]:
+    """The security headers of the template's StaffAppSecurityHeaders policy (what CloudFront adds to the app's
+    files), with the policy's AWS endpoints swapped for the local ones: the photos bucket's presigned links point
+    at the local S3 (path style), the arrivals socket at the stand-in's ws://, Cognito at /aws ('self')."""
+    config = stack.resolve(stack.resources["StaffAppSecurityHeaders"]["Properties"])["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    policy = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    photos = stack.get_att("PhotosBucket", "RegionalDomainName")
+    policy = policy.replace(f"https://{photos}", f"{moto_url}/{stack.ref('PhotosBucket')}/")
+    if events is not None:
+        policy = policy.replace(f"wss://{events.realtime_host}", f"ws://{events.realtime_host}")
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": security.get("FrameOptions", {}).get("FrameOption", "DENY"),
+        "Referrer-Policy": security.get("ReferrerPolicy", {}).get("ReferrerPolicy", "no-referrer"),
+    }
+    for item in config.get("CustomHeadersConfig", {}).get("Items", []):
+        headers[item["Header"]] = item["Value"]
+    return headers

@@ -5,6 +5,7 @@ services that call the functions; each function runs in its own process, and so 
 
     camera (pi/greeter_camera) --crop--> S3 --EventBridge rule--> FrameSearchFunction --> Kinesis
         --event source mapping--> MatchFunction --> SNS --> local-output/NN-name.eml
+                                                --> AppSync Events stand-in --WebSocket--> staff app tablets
     browser / staff CLI --> 127.0.0.1:PORT/v1 (API Gateway + Cognito authorizer) --> RegistrationFunction
     schedules / "open now" --> StoreHoursStateMachine (moto) --> StoreHoursFunction
 
@@ -32,6 +33,7 @@ from typing import Any
 
 from local.sign_in import StaffAccount
 from local.stack import REGION, ROOT
+from local.test_controls import TestControls
 
 log = logging.getLogger("greeter.local")
 
@@ -46,6 +48,15 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 FUNCTIONS = ("RegistrationFunction", "FrameSearchFunction", "MatchFunction", "StoreHoursFunction")
 DEFAULT_STATE = ROOT / "local-state"
 DEFAULT_OUTPUT = ROOT / "local-output"
+# Kinesis Video Streams' archived-media operations (its data endpoint's), by their REST paths.
+_ARCHIVED_MEDIA_PATHS = {
+    "/getHLSStreamingSessionURL",
+    "/getDASHStreamingSessionURL",
+    "/getClip",
+    "/getImages",
+    "/getMediaForFragmentList",
+    "/listFragments",
+}
 STAFF_APP_CANDIDATES = ("staff-app/dist", "staff_app/dist", "web/dist", "app/dist")
 
 
@@ -177,6 +188,9 @@ class LocalRuntime:
     echo: Any = print
     staff_app: Path | None = None
     camera_settings: dict[str, str] = field(default_factory=dict)  # extra camera.env lines (tests, bench)
+    # The /local/test/ control routes (reset to the state at start-up, staff accounts, the arrivals channel):
+    # for the browser tests and benchmarks only, since any page a browser opens could call them.
+    test_routes: bool = False
 
     def __post_init__(self) -> None:
         self._stops: list[Any] = []
@@ -187,6 +201,7 @@ class LocalRuntime:
         self.staff: StaffAccount | None = None
         self._stopped = threading.Event()
         self._save_requested = threading.Event()
+        self.test_controls: TestControls | None = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> LocalRuntime:
@@ -196,6 +211,7 @@ class LocalRuntime:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_aws()
+            self._start_arrivals()
             self._deploy()
             self._start_functions()
             self._start_event_sources()
@@ -204,6 +220,8 @@ class LocalRuntime:
             self._start_front()
             self._start_camera()
             self._start_saver()
+            if self.test_controls is not None:
+                self.test_controls.remember_start()
         except BaseException:
             self.stop()
             raise
@@ -232,6 +250,8 @@ class LocalRuntime:
         )
         # moto's Step Functions interpreter calls the other services through the server on this port.
         os.environ["MOTO_PORT"] = str(moto_port)
+        # Cognito checks two-step sign-in codes, as the real service does (moto accepts any code otherwise).
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
         self._local_video_endpoints()
 
         from local.rekognition import FakeRekognition, install
@@ -239,15 +259,48 @@ class LocalRuntime:
         self.rekognition = FakeRekognition(REGION)
         self._stops.append(install(self.rekognition))
 
+    def _start_arrivals(self) -> None:
+        """The arrivals channel (AppSync Events; local/appsync_events.py), started before the stack is deployed so
+        the stack's ArrivalsApi gets its endpoints. The functions publish with the local access key (SigV4,
+        checked); tablets subscribe with an ID token of the local user pool, checked as the API's authorizer
+        checks it."""
+        from local.appsync_events import FakeAppSyncEvents
+
+        self.events = FakeAppSyncEvents(
+            region=REGION, secrets={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, authorize=self._tablet_claims
+        ).start()
+        self._stops.append(self.events.stop)
+
+    def _tablet_claims(self, token: str) -> dict | None:
+        front = getattr(self, "front", None)
+        return front.authorizer.claims(token) if front is not None else None
+
+    def _function_overrides(self) -> dict[str, str]:
+        """What differs from AWS for every function: the arrivals stand-in speaks HTTP on 127.0.0.1 where
+        AppSync speaks HTTPS."""
+        return {"ARRIVALS_HTTP_ENDPOINT": self.events.http_endpoint}
+
     def _local_video_endpoints(self) -> None:
-        """Kinesis Video Streams' data endpoints point at the local server too (moto names AWS hosts)."""
+        """Kinesis Video Streams' data endpoints point at the local server too (moto names AWS hosts). Its
+        archived-media calls sign as `kinesisvideo` like the control plane, which is all moto's server goes by on
+        127.0.0.1: their paths send them to the archived-media backend, as AWS's data endpoint host does."""
         from moto.kinesisvideo.models import Stream
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         original = Stream.get_data_endpoint
         Stream.get_data_endpoint = lambda stream, api_name: self.moto_url
+        infer = DomainDispatcherApplication.infer_service_region_host
+
+        def archived_media_by_path(app, environ: dict, path: str) -> str | None:
+            if environ.get("PATH_INFO", "") in _ARCHIVED_MEDIA_PATHS:
+                return f"data.kinesisvideo.{REGION}.amazonaws.com"
+            return infer(app, environ, path)
+
+        DomainDispatcherApplication.infer_service_region_host = archived_media_by_path
 
         def undo() -> None:
             Stream.get_data_endpoint = original
+            DomainDispatcherApplication.infer_service_region_host = infer
 
         self._stops.append(undo)
 
@@ -274,6 +327,8 @@ class LocalRuntime:
             process = FunctionProcess(
                 self.stack, logical_id, self.environment, self.state_dir / "logs" / f"{logical_id}.log"
             )
+            if "ARRIVALS_HTTP_ENDPOINT" in process.environment:
+                process.environment |= self._function_overrides()
             if "STAFF_APP_URL" in process.environment:  # the staff app is served here, not from CloudFront
                 process.environment["STAFF_APP_URL"] = self.url.rstrip("/")
             process.start()
@@ -355,6 +410,7 @@ class LocalRuntime:
     def _start_front(self) -> None:
         from local.front import Front
 
+        self.test_controls = TestControls(self) if self.test_routes else None
         self.front = Front(
             self.stack,
             self.functions["RegistrationFunction"].invoke,
@@ -364,6 +420,8 @@ class LocalRuntime:
             self.run_store_hours,
             self._staff_app_dir(),
             self._save_requested.set,
+            self.events,
+            test_controls=self.test_controls,
         )
         self.port = self.front.start(self.port)
         self._stops.append(self.front.stop)
@@ -538,6 +596,8 @@ class LocalRuntime:
                 "userPoolClientId": self.stack.ref("StaffUserPoolClient"),
                 "apiUrl": self.api_url,
                 "cognitoEndpoint": self.aws_url,
+                "eventsHttpHost": self.events.http_host,
+                "eventsRealtimeEndpoint": f"ws://{self.events.realtime_host}/event/realtime",
                 "storeName": self.stack.parameters["StoreName"],
                 "storeTimeZone": self.stack.parameters["StoreTimeZone"],
                 "locale": self.stack.parameters.get("StoreLocale", "en-GB"),

@@ -73,6 +73,18 @@ class Directory:
                 links.append(PhotoLink(url=url, expires_at=expires_at))
         return view(person, links)
 
+    def arrival_card(self, person_id: str, before_photo_link: Callable[[], None]) -> tuple[str, str | None]:
+        """What an arrival card shows of a person besides their name: the notes for staff and a short-lived link
+        to the first registered photo (`before_photo_link` is called first, so the read is on record before
+        any link exists). Empty for someone erased since."""
+        person = self.people.get(person_id)
+        if person is None:
+            return "", None
+        if not person.photo_keys:
+            return person.notes, None
+        before_photo_link()
+        return person.notes, self.photos.link(person.photo_keys[0], self.link_seconds)[0]
+
     def page(self, limit: int, next_token: str | None) -> PeoplePage:
         people, last = self.people.page(limit, decode_token(next_token) if next_token else None)
         return PeoplePage(people=[summary(p) for p in people], next_token=encode_token(last) if last else None)

@@ -16,7 +16,7 @@ from errors import InvalidDateRange, InvalidPageToken, PersonNotFound, VisitNotF
 from greeter_common.visit_history import BadPageToken, Visit
 from pydantic import BaseModel, Field
 from routes import answer, audit, current_staff, refusals
-from wiring import arrivals, people_names, settings, visit_history, visit_video
+from wiring import arrivals, directory, people_names, settings, visit_history, visit_video
 
 router = APIGatewayRouter()
 
@@ -49,8 +49,16 @@ class VisitsPage(BaseModel):
     next_token: str | None = Field(description="Pass as next_token to get the next page; null on the last page.")
 
 
+class InStoreVisit(VisitView):
+    """An open visit as an arrival card shows it: every role that sees arrivals (the counter tablet too) gets the
+    person's notes and photo here, and only here."""
+
+    notes: str = Field(description="Notes for staff.")
+    photo_url: str | None = Field(description="A short-lived link to the registered photo (null: none).")
+
+
 class InStoreNow(BaseModel):
-    visits: list[VisitView]
+    visits: list[InStoreVisit]
 
 
 VISIT_ID = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"  # the first sighting, as visit_history.iso() writes it
@@ -150,9 +158,16 @@ def list_visits(
     responses={**answer(InStoreNow, "Open visits"), **refusals()},
 )
 def visits_now() -> InStoreNow:
-    current_staff()
+    staff = current_staff()
     now = _now()
-    return InStoreNow(visits=_views(visit_history.in_store_now(now, settings.alert_cooldown_minutes * 60), now))
+    visits = []
+    for view in _views(visit_history.in_store_now(now, settings.alert_cooldown_minutes * 60), now):
+        person_id = view.person_id
+        notes, photo_url = directory.arrival_card(
+            person_id, before_photo_link=lambda pid=person_id: audit(staff, "read_photos", pid, photos=1)
+        )
+        visits.append(InStoreVisit(**view.model_dump(), notes=notes, photo_url=photo_url))
+    return InStoreNow(visits=visits)
 
 
 @router.get(

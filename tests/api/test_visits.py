@@ -2,6 +2,7 @@
 channel (AppSync Events stand-in); a channel that cannot be reached never fails the tap, it is counted."""
 
 import time
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -56,3 +57,30 @@ def test_an_unreachable_channel_never_fails_the_tap(api, open_visit, metrics_emi
     reply = api.call("acknowledge-visit", body=open_visit)
     assert reply.status == 200 and reply.body["acknowledged_by"] == "maria@example.com"
     assert metrics_emitted().get("ArrivalPublishFailed") == 1
+
+
+def test_in_the_store_now_gives_the_counter_tablet_the_cards_notes_and_photo_and_records_the_read(
+    api, photos, everything
+):
+    person_id = api.register(photos.astronaut, name="Maria Silva", notes="Likes green tea").body["person_id"]
+    table = boto3.resource("dynamodb", region_name="eu-west-1").Table(api.stack.ref("VisitHistoryTable"))
+    VisitHistory(table, ZoneInfo("Europe/London"), retention_days=90).opened(person_id, time.time() - 60, "entrance")
+
+    tablet = api.event("visits-now")["requestContext"]["authorizer"]["claims"] | {
+        "cognito:groups": "tablet",
+        "email": "counter@example.com",
+    }
+    reply = api.call("visits-now", claims=tablet)
+    assert reply.status == 200
+    [visit] = reply.body["visits"]
+    assert (visit["name"], visit["notes"]) == ("Maria Silva", "Likes green tea")
+    # A presigned link to the person's own first photo, on the photos bucket.
+    [key] = next(p for p in everything().people if p["person_id"] == person_id)["photo_keys"]
+    link = urlsplit(visit["photo_url"])
+    assert link.path.endswith(f"/{key}") and "X-Amz-Signature" in parse_qs(link.query)
+    assert api.stack.ref("PhotosBucket") in link.netloc + link.path
+    # The counter tablet saw the photo: the audit trail says who, of whom.
+    reads = [entry for entry in everything().staff_audit if entry["action"] == "read_photos"]
+    assert [(entry["staff"], entry["subject"], entry["role"]) for entry in reads] == [
+        ("counter@example.com", person_id, "tablet")
+    ]

@@ -3,7 +3,8 @@
 A real face (scikit-image's astronaut) walks in, stays and leaves, then a stranger passes; the video plays in a
 loop. A staff member signs in against the local user pool and registers the visitor through the local API;
 the next time the visitor walks in, exactly one alert email is written (the cooldown keeps the following
-appearances quiet) and the stranger gets none. Meanwhile nothing may try to reach AWS: an HTTP(S) proxy that
+appearances quiet), a tablet subscribed to the arrivals channel with the staff member's token gets the
+visitor's arrival, and the stranger gets neither. Meanwhile nothing may try to reach AWS: an HTTP(S) proxy that
 records every connection stands between the runtime and the internet (only 127.0.0.1 bypasses it), and the
 machine's own AWS settings (a profile, keys) are poison values the runtime must drop. Stopping it leaves no
 process behind.
@@ -12,6 +13,7 @@ process behind.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email
 import json
 import os
@@ -25,6 +27,9 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from fakes.appsync_events import SUBPROTOCOL
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from local import start_local
 from local.sample_video import SECONDS, visitor_photo, write_visit_video
@@ -61,6 +66,34 @@ def _call(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+@contextlib.contextmanager
+def _tablet(greeter, token: str):
+    """A tablet on the arrivals channel, as the staff app subscribes (config.json's endpoints, the ID token)."""
+    with urllib.request.urlopen(greeter.url + "config.json", timeout=30) as response:
+        config = json.loads(response.read())
+    auth = {"host": config["eventsHttpHost"], "Authorization": token}
+    header = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode().rstrip("=")
+    with connect(config["eventsRealtimeEndpoint"], subprotocols=[SUBPROTOCOL, f"header-{header}"]) as socket:
+        socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(socket.recv(10))["type"] == "connection_ack"
+        socket.send(json.dumps({"type": "subscribe", "id": "counter", "channel": "/arrivals/*", "authorization": auth}))
+        assert json.loads(socket.recv(10)) == {"type": "subscribe_success", "id": "counter"}
+        yield socket
+
+
+def _arrivals(socket, within: float) -> list[dict]:
+    found = []
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = json.loads(socket.recv(left))
+        except TimeoutError:
+            break
+        if message["type"] == "data":
+            found.append(json.loads(message["event"]))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -111,6 +144,10 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
         assert _call(greeter, "GET", "/people", token="eyJhbGciOiJSUzI1NiJ9.e30.c2ln")[0] == 401
 
         token = greeter.id_token()
+        with pytest.raises(InvalidStatus), _tablet(greeter, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"):
+            pass  # the channel takes only the pool's tokens
+        tablets = contextlib.ExitStack()
+        tablet = tablets.enter_context(_tablet(greeter, token))
         registration = {
             "name": "Ana Lima",
             "notes": "Likes the window seat.",
@@ -138,6 +175,12 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
         assert message["To"] == "staff@example.com"
         assert "Likes the window seat." in message.get_content()
         assert f"  {greeter.url}#/people/" in message.get_content()  # the visit's page in the staff app served here
+
+        # The counter tablet was told, once: Ana at the entrance.
+        [told] = _arrivals(tablet, within=1)
+        assert (told["type"], told["name"], told["camera"]) == ("arrival", "Ana Lima", "entrance")
+        assert told["notes"] == "Likes the window seat." and told["person_id"] == person["person_id"]
+        tablets.close()
 
         status, people = _call(greeter, "GET", "/people", token=token)
         assert status == 200 and [p["name"] for p in people["people"]] == ["Ana Lima"]

@@ -241,3 +241,29 @@ def test_the_staff_cli_sends_tokens_in_the_clear_only_to_this_machine():
     for elsewhere in ("http://shop.example.com/v1", "http://127.0.0.1.example.com/v1"):
         with pytest.raises(greeter_staff.StaffError, match="https://"):
             greeter_staff.StaffApi(elsewhere, lambda: "token")
+
+
+def test_the_staff_app_gets_the_templates_security_headers_and_the_test_routes_exist_only_when_asked(stack, tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>Greeter</title>")
+    front = Front(stack, None, "http://127.0.0.1:4566", dict, Path("."), None, tmp_path, lambda: None)
+    page = front.dispatch(_request("/"))
+    policy = dict(part.split(" ", 1) for part in page.headers["Content-Security-Policy"].split("; "))
+    # The template's policy, with the photos bucket's links on the local S3 (path style) instead of AWS's.
+    assert policy["img-src"] == f"'self' blob: data: http://127.0.0.1:4566/{stack.ref('PhotosBucket')}/"
+    assert policy["script-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+    # `make local` serves no control routes: any page open in the laptop's browser could call 127.0.0.1.
+    assert front.dispatch(_request("/local/test/reset", method="POST")).status_code == 404
+
+    calls = []
+
+    class Controls:
+        def handle(self, method, what, request):
+            calls.append((method, what))
+            return 200, {"done": what}
+
+    tested = Front(
+        stack, None, "http://127.0.0.1:4566", dict, Path("."), None, tmp_path, lambda: None, None, Controls()
+    )
+    assert tested.dispatch(_request("/local/test/reset", method="POST")).get_json() == {"done": "reset"}
+    assert calls == [("POST", "reset")]

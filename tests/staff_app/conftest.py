@@ -1,16 +1,17 @@
-"""Browser tests of the staff app: Debian's Chromium driven by Playwright, a real face as the webcam, the
-app's back end (template.yaml on moto + the real registration function) in its own process."""
+"""Browser tests of the staff app: Debian's Chromium driven by Playwright, a real face as the webcam, and the
+app on the local runtime (`make local`: template.yaml on moto, each function in its own process, the arrivals
+channel), one per test session (each xdist worker starts its own, on its own free ports)."""
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from staff_app_kit import ROOT, Backend, webcam_y4m
+
+from local import start_local
 
 CHROMIUM = os.environ.get("GREETER_CHROMIUM", "/usr/bin/chromium")
 # expect() waits by itself; a registration runs real face models, and CI's two cores may be busy.
@@ -34,8 +35,7 @@ def webcam(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(webcam, _backend_started) -> dict:
-    # Asking for _backend_started here starts the back end (seconds of imports) while Chromium launches.
+def browser_type_launch_args(webcam) -> dict:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)")
     return {
@@ -63,30 +63,18 @@ def browser_context_args() -> dict:
 
 
 @pytest.fixture(scope="session")
-def _backend_started(staff_app_dist):
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("staff_app_backend.py"))],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def _backend_process(_backend_started) -> str:
-    line = _backend_started.stdout.readline()
-    if not line:
-        pytest.fail(f"the app's back end did not start (exit {_backend_started.wait()})")
-    return json.loads(line)["url"]
+def local_greeter(staff_app_dist, tmp_path_factory):
+    """The local runtime with its test routes, serving the app just built."""
+    work = tmp_path_factory.mktemp("local")
+    greeter = start_local(state_dir=work / "state", output_dir=work / "output", test_routes=True)
+    yield greeter
+    greeter.stop()
 
 
 @pytest.fixture
-def backend(_backend_process) -> Backend:
-    """The back end, reset to a freshly deployed stack for this test."""
-    backend = Backend(_backend_process)
+def backend(local_greeter) -> Backend:
+    """The local runtime, reset to the state it started in for this test."""
+    backend = Backend(local_greeter.url, local_greeter.aws_url)
     backend.reset()
     return backend
 

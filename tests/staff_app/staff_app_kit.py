@@ -1,42 +1,58 @@
-"""What the staff app's browser tests share: the back end's control routes, signing in, TOTP codes, the webcam
-video made from a real face photo, and photos."""
+"""What the staff app's browser tests share: the local runtime's control routes, signing in, TOTP codes, the
+webcam video made from a real face photo, photos, and the camera seeing a registered customer."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
-import re
+import time
+import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import boto3
 import numpy as np
+from greeter_camera.uploader import crop_object_key
+from greeter_common.visit_history import VisitHistory, iso
 from PIL import Image
 from playwright.sync_api import Page, expect
 from skimage import data
 from stack import load_template
 from staff_app_totp import totp  # noqa: F401 - re-exported for the tests
 
+from local.faces import FaceEngine
+
 ROOT = Path(__file__).resolve().parents[2]
 POOL = load_template()["Resources"]["StaffUserPool"]["Properties"]
 PASSWORD = "Counter-Tablet-2026"  # noqa: S105 - a test account's password on moto
+# From the crop landing in S3 to the match function's publish: frame search, Kinesis, the match function.
+ARRIVAL_TIMEOUT = 30
 
 
 class Backend:
-    """The test back end's control routes (tests/staff_app/staff_app_backend.py)."""
+    """The local runtime (`make local`'s, started with its test routes) and its /local/test/ control routes
+    (local/test_controls.py). `url` is the staff app's origin, without a trailing slash."""
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, url: str, aws_url: str | None = None):
+        self.url = url.rstrip("/")
+        self.aws_url = aws_url or f"{self.url}/aws"
         self.authenticators: dict[str, str] = {}  # staff email -> their authenticator app's key
 
-    def _call(self, method: str, path: str, body=None) -> dict:
+    def _call(self, method: str, path: str, body=None) -> dict | list:
         request = urllib.request.Request(
-            self.url + path, method=method, data=None if body is None else json.dumps(body).encode()
+            f"{self.url}/local/test/{path.lstrip('/')}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
         )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - 127.0.0.1
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - 127.0.0.1
             return json.loads(response.read())
 
     def reset(self) -> dict:
-        self.config = self._call("POST", "/_test/reset")
+        """Back to the state the runtime started in: no people, photos, faces, visits or staff of other tests."""
+        self.config = self._call("POST", "reset")
         return self.config
 
     def staff(
@@ -46,13 +62,29 @@ class Backend:
         if two_step is None:  # a working account has set up two-step sign-in where the pool requires it
             two_step = confirmed and POOL.get("MfaConfiguration") == "ON"
         request = {"email": email, "password": password, "confirmed": confirmed, "totp": two_step, "role": role}
-        answer = self._call("POST", "/_test/staff", request)
+        answer = self._call("POST", "staff", request)
         if answer.get("totp_secret"):
             self.authenticators[email] = answer["totp_secret"]
         return answer.get("totp_secret") or email
 
     def stored(self) -> dict:
-        return self._call("GET", "/_test/stored")
+        return self._call("GET", "stored")
+
+    def arrivals(self) -> list[dict]:
+        """Every arrival the match function published on the arrivals channel, oldest first, with the time the
+        channel received it (`received_at`, epoch seconds)."""
+        return [
+            {**entry["event"], "received_at": entry["received_at"]}
+            for entry in self._call("GET", "arrivals")
+            if entry["event"].get("type") == "arrival"
+        ]
+
+    def drop_connections(self) -> None:
+        """The shop's Wi-Fi drops: every tablet's socket on the arrivals channel closes, and new ones are refused."""
+        self._call("POST", "events/pause")
+
+    def restore_connections(self) -> None:
+        self._call("POST", "events/resume")
 
 
 def sign_in(page: Page, backend: Backend, email: str, password: str = PASSWORD) -> None:
@@ -115,22 +147,84 @@ def photo_file(photo: bytes, name: str = "photo.jpg") -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": photo}
 
 
-def arrival(backend: Backend, name: str, camera: str = "entrance", similarity: float = 97.5, new_visit=False) -> dict:
-    """The match function's decision to greet `name`: the visit is claimed and the arrival published."""
-    request = {"name": name, "camera": camera, "similarity": similarity, "new_visit": new_visit}
-    return backend._call("POST", "/_test/arrival", request)
+_engine: FaceEngine | None = None
+
+
+def face_crop(photo: bytes) -> bytes:
+    """The largest face of a photo cut out with a margin, as the camera's detector crops it (JPEG)."""
+    global _engine
+    _engine = _engine or FaceEngine()
+    left, top, width, height = _engine.faces(photo)[0].box
+    image = Image.open(io.BytesIO(photo))
+    margin = 0.25 * max(width, height)
+    box = (left - margin, top - margin, left + width + margin, top + height + margin)
+    box = tuple(int(v) for v in (max(0, box[0]), max(0, box[1]), min(image.width, box[2]), min(image.height, box[3])))
+    return jpeg(image.crop(box))
+
+
+def arrival(backend: Backend, name: str, camera: str = "entrance") -> dict:
+    """The camera sees `name` (a registered customer): a crop of their registered photo's face lands in the crops
+    bucket where the camera puts it, and the real pipeline runs (FrameSearch -> detection stream -> the match
+    function -> the arrivals channel). Returns the arrival the match function published, with `uploaded_at`
+    (the crop stored) and `received_at` (the channel got the publish, right after the match function's
+    decision)."""
+    person = backend._call("GET", f"person?name={urllib.parse.quote(name)}")
+    seen = {a["visit_id"] for a in backend.arrivals() if a["person_id"] == person["person_id"]}
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=backend.aws_url,
+        region_name="eu-west-1",
+        aws_access_key_id="local",  # the local S3 takes any key; the camera's own are in its camera.env
+        aws_secret_access_key="local",  # noqa: S106
+    )
+    captured_at = time.time()
+    key = crop_object_key(f"{person['video_stream_prefix']}{camera}", captured_at, uuid.uuid4())
+    s3.put_object(
+        Bucket=person["crops_bucket"],
+        Key=key,
+        Body=face_crop(base64.b64decode(person["photo"])),
+        ContentType="image/jpeg",
+    )
+    uploaded_at = time.time()
+    deadline = uploaded_at + ARRIVAL_TIMEOUT
+    while time.time() < deadline:
+        for published in backend.arrivals():
+            if published["person_id"] == person["person_id"] and published["visit_id"] not in seen:
+                return {**published, "uploaded_at": uploaded_at, "delivered": True}
+        time.sleep(0.05)
+    raise AssertionError(f"no arrival of {name} was published within {ARRIVAL_TIMEOUT} s of the crop {key}")
 
 
 def visits(backend: Backend, name: str, *visits: tuple[float, float] | dict) -> dict:
-    """Past visits of a registered person, as the match function writes them to the visit history: (first sighting,
-    last sighting) in epoch seconds, or {first_seen, last_seen, cameras}."""
-    request = [v if isinstance(v, dict) else {"first_seen": v[0], "last_seen": v[1]} for v in visits]
-    return backend._call("POST", "/_test/visits", {"name": name, "visits": request})
+    """Past visits of a registered person, written to the visit history through the local AWS endpoint as the
+    match function writes them: (first sighting, last sighting) in epoch seconds, or {first_seen, last_seen,
+    cameras}; opened at the first sighting (alerted then), seen again until the last."""
+    person_id = backend._call("GET", f"person?name={urllib.parse.quote(name)}")["person_id"]
+    dynamodb = boto3.resource(
+        "dynamodb",
+        endpoint_url=backend.aws_url,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the local endpoint takes any key
+    )
+    history = VisitHistory(
+        dynamodb.Table(backend.config["tables"]["VisitHistoryTable"]),
+        ZoneInfo(backend.config["storeTimeZone"]),
+        retention_days=90,
+    )
+    ids = []
+    for visit in visits:
+        visit = visit if isinstance(visit, dict) else {"first_seen": visit[0], "last_seen": visit[1]}
+        cameras = visit.get("cameras", ["entrance"])
+        history.opened(person_id, visit["first_seen"], cameras[0], alerted_at=visit["first_seen"])
+        history.seen_again(person_id, visit["first_seen"], visit["last_seen"], cameras[1:])
+        ids.append(iso(visit["first_seen"]))
+    return {"person_id": person_id, "visit_ids": ids}
 
 
 def store_hours_runs(backend: Backend) -> list[dict]:
-    """The store-hours state machine's runs, newest first: {name, status, input}."""
-    return backend._call("GET", "/_test/store-hours")
+    """The store-hours state machine's runs since the test's reset, newest first: {name, status, input}."""
+    return backend._call("GET", "store-hours")
 
 
 def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> None:
@@ -141,15 +235,3 @@ def register_by_file(page: Page, name: str, photo: bytes, notes: str = "") -> No
     page.get_by_label("The customer read this and agreed").check()
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_text(f"{name} is registered.")).to_be_visible()
-
-
-def photos_from_moto(context, backend: Backend) -> None:
-    """The browser fetches registered photos from S3 with presigned links; here S3 is moto in the back end."""
-    import urllib.parse
-
-    def fulfil(route):
-        url = urllib.parse.quote(route.request.url, safe="")
-        with urllib.request.urlopen(f"{backend.url}/_test/photo?url={url}", timeout=30) as answer:  # noqa: S310
-            route.fulfill(status=200, body=answer.read(), content_type=answer.headers["Content-Type"])
-
-    context.route(re.compile(r"^https://[a-z0-9.-]+\.amazonaws\.com/people/"), fulfil)

@@ -46,21 +46,6 @@ function setStatus(status) {
   if (state.view) state.view();
 }
 
-const people = new Map(); // person id -> {notes, photo_url}, for roles that may open a person
-
-async function personDetails(personId) {
-  if (!state.canOpenPeople) return {};
-  if (!people.has(personId)) {
-    people.set(
-      personId,
-      call("GET", `/people/${personId}`)
-        .then((person) => ({ notes: person.notes, photo_url: person.photo_links[0] && person.photo_links[0].url }))
-        .catch(() => ({})),
-    );
-  }
-  return people.get(personId);
-}
-
 async function catchUp() {
   // What happened while the socket was down (or before this tablet started): who is in the store now.
   try {
@@ -78,16 +63,13 @@ async function catchUp() {
         first_seen: known.first_seen || visit.arrived,
         acknowledged_by: visit.acknowledged_by,
         acknowledged_at: visit.acknowledged_at,
+        // The card's notes and photo come with the open visits, for every role that sees arrivals.
+        notes: visit.notes || known.notes,
+        photo_url: visit.photo_url || known.photo_url,
       });
     }
     for (const id of state.visits.keys()) if (!open.has(id)) state.visits.delete(id);
     if (state.view) state.view();
-    for (const visit of state.visits.values()) {
-      personDetails(visit.person_id).then((details) => {
-        Object.assign(visit, { notes: visit.notes || details.notes, photo_url: details.photo_url });
-        if (state.view) state.view();
-      });
-    }
   } catch {
     // offline or signed out: the next connection tries again
   }
@@ -111,9 +93,8 @@ function onEvent(event) {
   }
 }
 
-export function startArrivals(config, permissions = []) {
+export function startArrivals(config) {
   if (state.channel || !config.eventsRealtimeEndpoint) return;
-  state.canOpenPeople = permissions.includes("find_people");
   staffEmail().then((me) => (state.me = me));
   state.channel = new EventChannel({
     realtimeEndpoint: config.eventsRealtimeEndpoint,
@@ -131,7 +112,6 @@ export function stopArrivals() {
   if (state.channel) state.channel.stop();
   state.channel = null;
   state.visits.clear();
-  people.clear();
   const node = document.getElementById("connection");
   if (node) node.textContent = "";
 }
