@@ -1,7 +1,12 @@
-"""Erasure: every face of the person in the collection, every stored photo version, the person's match
-snapshots (frame-search mode), the row, the alert-cooldown item and the visit history are deleted, and an audit
-entry records that it happened (who, when, which id, how much; no face, no name). Safe to retry: each step is
-idempotent, and the row goes last, so a failed erasure can be re-run."""
+"""Erasure: the person is marked as being erased first, so from that moment every reader (the API's routes, the
+match function) treats them as gone and no new alert goes out. Then every face of the person in the collection,
+every stored photo version, the person's match snapshots (frame-search mode), the alert-cooldown item and the visit
+history are deleted, an audit entry records that it happened (who, when, which id, how much; no face, no name), and
+the row goes. Safe to retry: each step is idempotent, and the row goes last, so a failed erasure can be re-run.
+
+A match function that read the person just before the mark may still record a visit while the erasure runs: one
+recorded before the history is swept is erased and counted; one recorded after it stays until the history's
+retention ends it, and no route shows it (its person is gone)."""
 
 from dataclasses import dataclass
 

@@ -193,7 +193,8 @@ class PeopleStore:
 
 
 class PeopleNames:
-    """People's current names, many at once (one BatchGetItem per 100), for lists of visits."""
+    """People's current names, many at once (one BatchGetItem per 100), for lists of visits. A person being
+    erased (or a void row) is absent, as for every other reader."""
 
     def __init__(self, dynamodb, people_table: str):
         self._dynamodb, self._table = dynamodb, people_table
@@ -205,12 +206,18 @@ class PeopleNames:
             request = {
                 self._table: {
                     "Keys": [{"person_id": person_id} for person_id in ids[start : start + 100]],
-                    "ProjectionExpression": "person_id, #name",
+                    "ProjectionExpression": "person_id, #name, erasure_started_at",
                     "ExpressionAttributeNames": {"#name": "name"},
                 }
             }
             while request:
                 answer = self._dynamodb.batch_get_item(RequestItems=request)
-                names.update({item["person_id"]: item.get("name", "") for item in answer["Responses"][self._table]})
+                names.update(
+                    {
+                        item["person_id"]: item.get("name", "")
+                        for item in answer["Responses"][self._table]
+                        if "erasure_started_at" not in item
+                    }
+                )
                 request = answer.get("UnprocessedKeys") or {}
         return names

@@ -93,13 +93,13 @@ def _ok(status: HTTPStatus, body, headers: dict | None = None) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _staff() -> Staff:
+def current_staff() -> Staff:
     """Who is calling: the staff account from the Cognito authorizer's claims (API Gateway verified the token;
     app.lambda_handler has checked the role may call this route)."""
     return staff_of(router.current_event.request_context.authorizer.claims if router.current_event else None)
 
 
-def _audit(staff: Staff, action: str, subject: str, **counts: int) -> None:
+def audit(staff: Staff, action: str, subject: str, **counts: int) -> None:
     """Record in the staff audit trail who did what to which person (their id) or what (e.g. an export)."""
     request_id = router.current_event.request_context.request_id
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -154,7 +154,7 @@ def _add_photo_once(retry_key: dict, person_id: str, photo: bytes) -> str:
 )
 def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -> Response[PersonView]:
     _json_only()
-    staff = _staff()
+    staff = current_staff()
     if idempotency_key:
         person_id = _register_once(
             retry_key=_retry_key("POST /people", idempotency_key), request=person, staff=staff.name
@@ -163,7 +163,7 @@ def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -
         # No key: no body-keyed replay either (it would answer "person X" for an hour after X was erased);
         # a retry is caught by the duplicate check instead (409 duplicate_person with the id).
         person_id = enrolment.register(person, staff.name, deadline(router.lambda_context.get_remaining_time_in_millis))
-    _audit(staff, "register_person", person_id)
+    audit(staff, "register_person", person_id)
     metrics.add_metric(name="PersonRegistered", unit=MetricUnit.Count, value=1)
     try:
         view = directory.person(person_id)
@@ -192,12 +192,12 @@ def register_person(person: NewPerson, idempotency_key: IdempotencyKey = None) -
 )
 def add_photo(person_id: PersonId, body: NewPhoto, idempotency_key: IdempotencyKey = None) -> Response[PersonView]:
     _json_only()
-    staff = _staff()
+    staff = current_staff()
     pid = str(person_id)
     _add_photo_once(
         retry_key=_retry_key(f"POST /people/{pid}/photos", idempotency_key), person_id=pid, photo=body.photo
     )
-    _audit(staff, "add_photo", pid)
+    audit(staff, "add_photo", pid)
     metrics.add_metric(name="PhotoAdded", unit=MetricUnit.Count, value=1)
     return _ok(HTTPStatus.CREATED, directory.person(pid))
 
@@ -212,7 +212,7 @@ def list_people(
     limit: Annotated[int, Query(ge=1, le=100, description="People per page.")] = 25,
     next_token: Annotated[str | None, Query(max_length=500, description="From the previous page.")] = None,
 ) -> PeoplePage:
-    _staff()
+    current_staff()
     return directory.page(limit, next_token)  # names and notes, no photos: not a photo read
 
 
@@ -223,8 +223,8 @@ def list_people(
     responses={**answer(PersonView, "The person, with photo links"), **refusals(PersonNotFound)},
 )
 def get_person(person_id: PersonId) -> PersonView:
-    staff, pid = _staff(), str(person_id)
-    return directory.person(pid, before_photo_links=lambda count: _audit(staff, "read_photos", pid, photos=count))
+    staff, pid = current_staff(), str(person_id)
+    return directory.person(pid, before_photo_links=lambda count: audit(staff, "read_photos", pid, photos=count))
 
 
 @router.patch(
@@ -235,9 +235,9 @@ def get_person(person_id: PersonId) -> PersonView:
 )
 def update_person(person_id: PersonId, patch: PersonPatch) -> PersonView:
     _json_only()
-    staff = _staff()
+    staff = current_staff()
     view = directory.update(str(person_id), patch)
-    _audit(staff, "update_person", str(person_id))
+    audit(staff, "update_person", str(person_id))
     return view
 
 
@@ -252,9 +252,9 @@ def update_person(person_id: PersonId, patch: PersonPatch) -> PersonView:
     responses={**answer(ErasureReceipt, "Erased: what was deleted"), **refusals(PersonNotFound)},
 )
 def erase_person(person_id: PersonId) -> ErasureReceipt:
-    staff = _staff()
+    staff = current_staff()
     receipt = erasure.erase(str(person_id), staff.name, router.current_event.request_context.request_id)
-    _audit(staff, "erase_person", str(person_id))
+    audit(staff, "erase_person", str(person_id))
     metrics.add_metric(name="PersonErased", unit=MetricUnit.Count, value=1)
     return receipt
 
@@ -272,7 +272,7 @@ def erase_person(person_id: PersonId) -> ErasureReceipt:
 )
 def search(body: SearchRequest) -> SearchResult:
     _json_only()
-    _staff()
+    current_staff()
     return directory.search(body.photo)
 
 
@@ -285,7 +285,7 @@ def search(body: SearchRequest) -> SearchResult:
     responses={**answer(Me, "The account and its role"), **refusals()},
 )
 def who_am_i() -> Me:
-    staff = _staff()
+    staff = current_staff()
     return Me(
         staff=staff.name,
         role=staff.role,

@@ -28,9 +28,7 @@ from greeter_common.store_calendar import (
     read_weekly_hours,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from routes import _audit as audit
-from routes import _staff as staff_identity
-from routes import answer, refusals
+from routes import answer, audit, current_staff, refusals
 from store_state import STAFF_PREFIX
 from wiring import settings, store_state
 
@@ -102,7 +100,12 @@ class OverrideRequest(BaseModel):
         description='When an open/close ends: "22:00" (its next occurrence, store time) or an ISO 8601 time, at most '
         "14 days ahead. Default: the next time the hours open or close the store.",
     )
-    reason: str = Field(default="", max_length=200, description="Why, for the ops email and the override record.")
+    reason: str = Field(
+        default="",
+        max_length=200,
+        description="Why, for the ops email and the override record; it is kept in the state machine's run history "
+        "and logs, so never a customer's name.",
+    )
 
 
 class OverrideStarted(BaseModel):
@@ -140,7 +143,7 @@ def _active_override(now: datetime) -> Override | None:
     responses={**answer(StoreView, "The store now"), **refusals()},
 )
 def store() -> StoreView:
-    staff = staff_identity()
+    staff = current_staff()
     now = datetime.now(UTC)
     calendar, problems = _calendar()
     override = _active_override(now)
@@ -152,7 +155,8 @@ def store() -> StoreView:
         wanted = "RUNNING" if override.action == "open" else "STOPPED"
     else:
         wanted = "RUNNING" if open_by_hours else "STOPPED"
-    run = store_state.latest_override_run()
+    # An override lasts at most MAX_OVERRIDE: a request older than that says nothing about the store now.
+    run = store_state.latest_override_run(now - MAX_OVERRIDE)
     return StoreView(
         store_name=settings.store_name,
         time_zone=settings.store_time_zone,
@@ -211,7 +215,7 @@ RequestKey = Annotated[
     },
 )
 def override(request: OverrideRequest, idempotency_key: RequestKey = None) -> Response[OverrideStarted]:
-    staff = staff_identity()
+    staff = current_staff()
     now = datetime.now(UTC)
     until = None
     if request.action == "resume":

@@ -10,6 +10,7 @@ Where a camera's state lives depends on the detection mode:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,20 +87,40 @@ class StoreState:
         return self._ssm.get_parameter(Name=self._settings.override_parameter)["Parameter"]["Value"]
 
     @tracer.capture_method
-    def latest_override_run(self) -> OverrideRun | None:
-        # Newest first; the schedules start six runs an hour, so the last 50 cover the last few hours.
-        page = self._sfn.list_executions(stateMachineArn=self._settings.store_hours_state_machine, maxResults=50)
-        for execution in page["executions"]:
-            if execution["name"].startswith(STAFF_PREFIX):
-                action = execution["name"][len(STAFF_PREFIX) :].split("-", 1)[0]
-                return OverrideRun(action, execution["startDate"], execution["status"])
-        return None
+    def latest_override_run(self, since: datetime) -> OverrideRun | None:
+        """The newest run a manager started since `since`. Runs come newest first, a thousand a page (the most
+        Step Functions gives): the schedules start six an hour, so one page is about four days of them and a
+        manager's request older than that is still found on a later page."""
+        args = {"stateMachineArn": self._settings.store_hours_state_machine, "maxResults": 1000}
+        while True:
+            page = self._sfn.list_executions(**args)
+            for execution in page["executions"]:
+                if execution["startDate"] < since:
+                    return None
+                if execution["name"].startswith(STAFF_PREFIX):
+                    action = execution["name"][len(STAFF_PREFIX) :].split("-", 1)[0]
+                    return OverrideRun(action, execution["startDate"], execution["status"])
+            if not page.get("nextToken"):
+                return None
+            args["nextToken"] = page["nextToken"]
 
     @tracer.capture_method
     def start_override(self, name: str, execution_input: str) -> datetime:
         """Start the store-hours state machine with a manager's input; when it started. The same name and input
-        again (a retried request) is the same execution: Step Functions starts it only once."""
-        answer = self._sfn.start_execution(
-            stateMachineArn=self._settings.store_hours_state_machine, name=name, input=execution_input
-        )
-        return answer["startDate"]
+        again (a retried request) is the same execution, running or finished: Step Functions starts it only once.
+        A ClientError ExecutionAlreadyExists: the name was used for a different input."""
+        machine = self._settings.store_hours_state_machine
+        try:
+            return self._sfn.start_execution(stateMachineArn=machine, name=name, input=execution_input)["startDate"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            taken = error
+        # Step Functions takes the same name and input as the same run only while it is RUNNING; a store-hours run
+        # finishes in seconds, so a retry usually finds it done. The run with this name says whether it is the same
+        # request (its input) and when it started; a different input under the name is another request.
+        arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        described = self._sfn.describe_execution(executionArn=arn)
+        if json.loads(described.get("input") or "null") != json.loads(execution_input):
+            raise taken
+        return described["startDate"]

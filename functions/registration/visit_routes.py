@@ -15,9 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from errors import InvalidDateRange, InvalidPageToken, PersonNotFound, VisitNotFound
 from greeter_common.visit_history import BadPageToken, Visit
 from pydantic import BaseModel, Field
-from routes import _audit as audit
-from routes import _staff as staff_identity
-from routes import answer, refusals
+from routes import answer, audit, current_staff, refusals
 from wiring import arrivals, directory, people_names, settings, visit_history, visit_video
 
 router = APIGatewayRouter()
@@ -34,7 +32,7 @@ NextToken = Annotated[str | None, Query(max_length=1000, description="From the p
 
 class VisitView(BaseModel):
     person_id: str
-    name: str = Field(description="The person's name now (empty if they were erased since).")
+    name: str = Field(description="The person's name now.")
     arrived: str = Field(description="First sighting, ISO 8601 with the store's UTC offset.")
     left: str = Field(description="Last sighting so far, ISO 8601 with the store's UTC offset.")
     minutes: float = Field(description="Time between the first and last sighting.")
@@ -74,7 +72,9 @@ class Acknowledgement(BaseModel):
 
 class ClipView(BaseModel):
     camera: str
-    url: str | None = Field(description="An HLS session URL (plays in Safari, or with hls.js); null: no video.")
+    url: str | None = Field(
+        description="An HLS session URL (Safari and Chrome on Android play it as it is); null: no video."
+    )
     expires_at: str | None = Field(description="When the URL stops playing, store time.")
     unavailable: str | None = Field(description="Why there is no video, as a sentence for staff.")
 
@@ -90,13 +90,16 @@ def _local(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, visit_history.time_zone).isoformat(timespec="seconds")
 
 
-def _views(visits: list[Visit], now: float) -> list[VisitView]:
-    names = people_names.names({visit.person_id for visit in visits})
+def _views(visits: list[Visit], now: float, names: dict[str, str] | None = None) -> list[VisitView]:
+    """The visits of people who still exist. An erased person's visits go with them; one recorded while the
+    erasure ran (a sighting already in flight) is left out here, as every reader leaves the person out."""
+    if names is None:
+        names = people_names.names({visit.person_id for visit in visits})
     open_since = now - settings.alert_cooldown_minutes * 60
     return [
         VisitView(
             person_id=visit.person_id,
-            name=names.get(visit.person_id, ""),
+            name=names[visit.person_id],
             arrived=_local(visit.first_seen),
             left=_local(visit.last_seen),
             minutes=round(visit.dwell_seconds / 60, 1),
@@ -108,6 +111,7 @@ def _views(visits: list[Visit], now: float) -> list[VisitView]:
             visit_id=visit.key,
         )
         for visit in visits
+        if visit.person_id in names
     ]
 
 
@@ -138,7 +142,7 @@ def list_visits(
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> VisitsPage:
-    staff_identity()
+    current_staff()
     first, last = _range(from_, to, MAX_RANGE_DAYS)
     try:
         visits, token = visit_history.between(first, last, limit, next_token)
@@ -154,7 +158,7 @@ def list_visits(
     responses={**answer(InStoreNow, "Open visits"), **refusals()},
 )
 def visits_now() -> InStoreNow:
-    staff = staff_identity()
+    staff = current_staff()
     now = _now()
     visits = []
     for view in _views(visit_history.in_store_now(now, settings.alert_cooldown_minutes * 60), now):
@@ -177,7 +181,7 @@ def person_visits(
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> VisitsPage:
-    staff_identity()
+    current_staff()
     if not people_names.names({str(person_id)}):
         raise PersonNotFound(f"no person {person_id}")
     try:
@@ -193,7 +197,7 @@ def person_visits(
     description="The video runs from 10 s before the first sighting to 10 s after the last (at most an hour); "
     "a camera whose video has expired from its stream, or that was not streaming, gets a sentence instead.",
     tags=["visits"],
-    responses={**answer(VisitWithVideo, "The visit and its video"), **refusals(VisitNotFound)},
+    responses={**answer(VisitWithVideo, "The visit and its video"), **refusals(PersonNotFound, VisitNotFound)},
 )
 def visit_with_video(
     person_id: Annotated[UUID, Path(description="The person's id.")],
@@ -205,14 +209,21 @@ def visit_with_video(
         ),
     ],
 ) -> VisitWithVideo:
-    staff_identity()
+    staff = current_staff()
+    # An erased person's video is not shown, even where a history row outlived the erasure (a sighting recorded
+    # while it ran): from the moment erasure starts the person is gone.
+    names = people_names.names({str(person_id)})
+    if not names:
+        raise PersonNotFound(f"no person {person_id}")
     # The resolver matches the request's path as sent: a link's encoded colons (%3A) arrive encoded.
     visit = visit_history.visit(str(person_id), unquote(first_seen))
     if visit is None:  # never was, expired, or erased with the person
         raise VisitNotFound("no such visit")
+    # Watching someone's visit is recorded like reading their photos: who, when, whose (their id only).
+    audit(staff, "watch_visit_video", str(person_id))
     clips = visit_video.clips(visit.first_seen, visit.last_seen, visit.cameras)
     return VisitWithVideo(
-        visit=_views([visit], _now())[0],
+        visit=_views([visit], _now(), names)[0],
         clips=[
             ClipView(camera=clip.camera, url=clip.url, expires_at=_local(clip.expires_at), unavailable=clip.unavailable)
             for clip in clips
@@ -240,7 +251,7 @@ def export_visits(
     from_: Annotated[date | None, Query(alias="from", description="First store-time date (default: `to`).")] = None,
     to: Annotated[date | None, Query(description="Last store-time date (default: today).")] = None,
 ) -> Response[str]:
-    staff = staff_identity()
+    staff = current_staff()
     first, last = _range(from_, to, MAX_EXPORT_DAYS)
     audit(staff, "export_visits", f"visits {first.isoformat()}..{last.isoformat()}")
     visits: list[Visit] = []
@@ -289,12 +300,13 @@ def _spreadsheet_safe(text: str) -> str:
     responses={**answer(VisitView, "The visit, acknowledged"), **refusals(VisitNotFound, body=True)},
 )
 def acknowledge(request: Acknowledgement) -> VisitView:
-    staff = staff_identity()
+    staff = current_staff()
     now = _now()
-    if not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
+    names = people_names.names({str(request.person_id)})  # an erased person's visit is gone with them
+    if not names or not visit_history.acknowledged(str(request.person_id), request.visit_id, staff.name, now):
         raise VisitNotFound("no such visit")
     audit(staff, "acknowledge_visit", str(request.person_id))
-    view = _views([visit_history.visit(str(request.person_id), request.visit_id)], now)[0]
+    view = _views([visit_history.visit(str(request.person_id), request.visit_id)], now, names)[0]
     # Every tablet shows who is on it (the first to say so), through the arrivals channel; best effort.
     arrivals.publish(
         [

@@ -14,7 +14,12 @@ from botocore.exceptions import ClientError
 from greeter_common.observability import tracer
 
 BEFORE, AFTER = 10, 10  # seconds of video around the visit
-MAX_CLIP_SECONDS = 3600  # a long visit plays its first hour (HLS ON_DEMAND plays up to 1,000 fragments)
+MAX_CLIP_SECONDS = 3600  # a long visit plays its first hour
+# An ON_DEMAND playlist lists 1,000 fragments unless told more (at most 5,000): 33 minutes of 2 s fragments. The
+# camera starts a fragment at each key frame, every 1-10 s (GREETER_KEYFRAME_INTERVAL_S), so the whole capped clip
+# at the shortest fragments, plus the one the range starts inside, must fit.
+SHORTEST_FRAGMENT_SECONDS = 1
+PLAYLIST_FRAGMENTS = MAX_CLIP_SECONDS // SHORTEST_FRAGMENT_SECONDS + 1
 LINK_SECONDS = 3600  # how long the link plays: long enough to watch it now, short enough not to be passed around
 
 
@@ -29,7 +34,7 @@ class Clip:
 
 class VisitVideo:
     def __init__(self, client, config, stream_prefix: str, cameras: list[str], retention_hours: int, clock):
-        """`client` makes boto3 clients (boto3.client): one for Kinesis Video, one per stream's data endpoint."""
+        """`client` makes boto3 clients (a session's client): one for Kinesis Video, one per stream's data endpoint."""
         self._client = client
         self._config = config
         self._kinesisvideo = client("kinesisvideo", config=config)
@@ -75,6 +80,7 @@ class VisitVideo:
                     },
                 },
                 ContainerFormat="FRAGMENTED_MP4",
+                MaxMediaPlaylistFragmentResults=PLAYLIST_FRAGMENTS,
                 DisplayFragmentTimestamp="ALWAYS",
                 Expires=LINK_SECONDS,
             )["HLSStreamingSessionURL"]

@@ -32,47 +32,50 @@ _NO_RETRIES = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standa
 # A write step starts only if its worst case (two attempts of 7 s plus backoff) and the undo steps fit.
 STEP_MS, UNDO_RESERVE_MS = 15_000, 5_000
 
+# One session for every client here: it resolves the region and credentials once, and each client is made from it.
+_session = boto3.session.Session()
+
 _collection = FaceCollection(
-    boto3.client("rekognition", config=_AWS), boto3.client("rekognition", config=_NO_RETRIES), settings.face_collection
+    _session.client("rekognition", config=_AWS),
+    _session.client("rekognition", config=_NO_RETRIES),
+    settings.face_collection,
 )
 # SigV4 and the regional endpoint: presigned photo links must work for a bucket in any region.
 _photos = PhotoStore(
-    boto3.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
+    _session.client("s3", config=_AWS.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))),
     settings.photos_bucket,
 )
-_dynamodb = boto3.resource("dynamodb", config=_AWS)
+_dynamodb = _session.resource("dynamodb", config=_AWS)
 _people = PeopleStore(_dynamodb, settings.people_table, settings.visits_table, settings.erasure_audit_table)
 audit_trail = StaffAuditTrail(_dynamodb, settings.staff_audit_table)
 
 visit_history = VisitHistory(
-    boto3.resource("dynamodb", config=_AWS).Table(settings.visit_history_table),
+    _session.resource("dynamodb", config=_AWS).Table(settings.visit_history_table),
     ZoneInfo(settings.store_time_zone),
     retention_days=1,  # only the match function writes visits; the API reads, acknowledges and erases them
 )
-people_names = PeopleNames(boto3.resource("dynamodb", config=_AWS), settings.people_table)
+people_names = PeopleNames(_session.resource("dynamodb", config=_AWS), settings.people_table)
 
 enrolment = Enrolment(_collection, _photos, _people, settings.match_threshold)
 _snapshots = (
-    SnapshotStore(boto3.client("s3", config=_AWS), settings.snapshots_bucket) if settings.snapshots_bucket else None
+    SnapshotStore(_session.client("s3", config=_AWS), settings.snapshots_bucket) if settings.snapshots_bucket else None
 )
 erasure = Erasure(_collection, _photos, _people, visit_history, _snapshots)
 directory = Directory(_collection, _photos, _people, settings.match_threshold, settings.photo_link_seconds)
 
 store_state = StoreState(
-    boto3.client("dynamodb", config=_AWS),
-    boto3.client("rekognition", config=_AWS),
-    boto3.client("ssm", config=_AWS),
-    boto3.client("stepfunctions", config=_AWS),
+    _session.client("dynamodb", config=_AWS),
+    _session.client("rekognition", config=_AWS),
+    _session.client("ssm", config=_AWS),
+    _session.client("stepfunctions", config=_AWS),
     settings,
 )
 
 # "I'm on it" is told to every tablet on the arrivals channel (best effort: the visit history has it anyway).
-_session = boto3.session.Session()
 arrivals = ArrivalPublisher(settings.arrivals_http_endpoint, _session.region_name, _session.get_credentials())
-# A visit's video: a client per camera stream's data endpoint, made when first needed, from the session every
-# other client here comes from (boto3.client's own default session), so they all share its configuration.
+# A visit's video: a client per camera stream's data endpoint, made when first needed, from the same session.
 visit_video = VisitVideo(
-    boto3._get_default_session().client,
+    _session.client,
     _AWS,
     settings.video_stream_prefix,
     settings.cameras,
@@ -80,7 +83,9 @@ visit_video = VisitVideo(
     time.time,
 )
 
-idempotency_store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=_AWS)
+idempotency_store = DynamoDBPersistenceLayer(
+    table_name=settings.idempotency_table, boto_config=_AWS, boto3_session=_session
+)
 # A retried request (same Idempotency-Key header, or the same body when there is none) gets the first
 # answer for an hour. Only the new person's or face's id is kept, never personal data; a different body
 # under a key already used is refused (payload validation).

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import botocore.handlers
 import numpy as np
 import openapi_contract
 import pytest
@@ -128,13 +129,18 @@ def _fault_hooks() -> Faults:
     return Faults()
 
 
-def _hook_into_default_session(injected: Faults) -> None:
-    """Register the dispatcher on the default boto3 session (moto makes a fresh one when a mock starts);
-    clients copy the session's handlers when created, so the function's clients consult it on every call."""
-    events = boto3._get_default_session().events
-    events.register("provide-client-params", injected.remember_params)
-    events.register("before-call", injected.before_call)
-    events.register("after-call", injected.after_call)
+def _hook_into_every_session(injected: Faults) -> None:
+    """Register the dispatcher among botocore's built-in handlers, which every session gets when it is made (the
+    function's own session, the tests' default one), as moto's stubber does; a session's clients copy its
+    handlers, so the function's clients consult the dispatcher on every call."""
+    hooks = [
+        ("provide-client-params", injected.remember_params),
+        ("before-call", injected.before_call),
+        ("after-call", injected.after_call),
+    ]
+    for hook in hooks:
+        if hook not in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.append(hook)
 
 
 @pytest.fixture
@@ -259,7 +265,7 @@ def warm_function(_fault_hooks):
     uninstall = install(FakeRekognition())
     try:
         with mock_aws(), pytest.MonkeyPatch.context() as patch:
-            _hook_into_default_session(_fault_hooks)
+            _hook_into_every_session(_fault_hooks)
             module = Stack(PARAMETERS, name=STACK_NAME).load_function("RegistrationFunction", patch)
     finally:
         uninstall()
@@ -283,7 +289,7 @@ def another_container(api, _fault_hooks, monkeypatch):
     resolver, its own cold start): two of them are two Lambda containers serving requests at the same time."""
 
     def start() -> RegistrationApi:
-        _hook_into_default_session(_fault_hooks)
+        _hook_into_every_session(_fault_hooks)
         return RegistrationApi(api.stack, api.stack.load_function("RegistrationFunction", monkeypatch))
 
     return start

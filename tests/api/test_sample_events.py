@@ -23,7 +23,7 @@ EXPECTED = {
     "registration-export-visits.json": (200, None),
     "registration-person-visits.json": (404, "person_not_found"),
     "registration-acknowledge-visit.json": (404, "visit_not_found"),
-    "registration-visit-video.json": (404, "visit_not_found"),
+    "registration-visit-video.json": (404, "person_not_found"),
     "registration-store.json": (200, None),
     "registration-store-override.json": (202, None),
 }

@@ -4,7 +4,7 @@ store-hours state machine with the input it takes by hand, refused to other role
 safe to retry and to press twice at once."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -148,6 +148,29 @@ def test_a_managers_override_starts_the_state_machine_with_its_manual_input(
     assert json.loads(_executions(api, store_hours_machine)[0]["input"]) == {"action": "resume"}
 
 
+def test_the_latest_request_is_found_behind_days_of_scheduled_runs_and_forgotten_after_the_longest_override(
+    api, store_hours_machine
+):
+    """The schedules start six runs an hour: four days of them are more than a thousand, a page of ListExecutions.
+    A manager's request behind them is still the screen's last request; one older than the longest override is
+    not (it says nothing about the store now)."""
+    sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=20)):
+        assert api.call("store-override", body={"action": "open"}).status == 202
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=5)):
+        assert api.call("store-override", body={"action": "close"}).status == 202
+    with time_machine.travel(TUESDAY_10AM - timedelta(days=4, hours=12), tick=True):
+        for run in range(1010):
+            sfn.start_execution(stateMachineArn=store_hours_machine, name=f"reconcile-{run}", input="{}")
+
+    with time_machine.travel(TUESDAY_10AM):
+        last = api.call("store").body["last_request"]
+        assert last["action"] == "close"
+        assert last["started_at"] == (TUESDAY_10AM - timedelta(days=5)).isoformat(timespec="seconds")
+    with time_machine.travel(TUESDAY_10AM + timedelta(days=10)):  # the close is now 15 days old, the open 30
+        assert api.call("store").body["last_request"] is None
+
+
 def test_open_now_without_an_end_lasts_until_the_next_boundary_of_the_hours(api, store_hours_machine, at_tuesday_10am):
     reply = api.call("store-override", body={"action": "open"})
     assert (reply.status, reply.body["until"]) == (202, "2026-12-01T18:00:00+00:00")
@@ -192,6 +215,37 @@ def test_a_retried_press_is_one_run_and_a_reused_key_for_another_action_is_refus
         "store-override", body={"action": "close", "reason": "x"}, headers={"Idempotency-Key": "press-0002-close"}
     )
     assert (reused.status, reused.code) == (422, "idempotency_key_reused")
+
+
+def _finish_runs(machine: str) -> None:
+    """Every run of the machine ends, as a store-hours run does within seconds (moto's runs stay RUNNING)."""
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    account, region = machine.split(":")[4], machine.split(":")[3]
+    for execution in stepfunctions_backends[account][region].describe_state_machine(machine).executions:
+        execution.status = "SUCCEEDED"
+
+
+def test_a_press_retried_after_its_run_finished_is_answered_with_that_run(api, store_hours_machine, faults):
+    """The first answer was lost and the run has already finished when the tablet retries: the retry is told about
+    the run that did it (same execution, same start), not refused; a different request under the key still is."""
+    faults.lose_answer("sfn", "StartExecution")
+    lost = api.call("store-override", body={"action": "close"}, headers={"Idempotency-Key": "press-0004-close"})
+    assert (lost.status, lost.code) == (503, "service_busy")
+    _finish_runs(store_hours_machine)
+    (run,) = _executions(api, store_hours_machine)
+    assert run["status"] == "SUCCEEDED"
+
+    retried = api.call("store-override", body={"action": "close"}, headers={"Idempotency-Key": "press-0004-close"})
+    assert retried.status == 202 and retried.body["execution"] == run["name"]
+    assert datetime.fromisoformat(retried.body["started_at"]) == run["startDate"].replace(microsecond=0)
+    assert len(_executions(api, store_hours_machine)) == 1
+
+    reused = api.call(
+        "store-override", body={"action": "close", "reason": "x"}, headers={"Idempotency-Key": "press-0004-close"}
+    )
+    assert (reused.status, reused.code) == (422, "idempotency_key_reused")
+    assert len(_executions(api, store_hours_machine)) == 1
 
 
 def test_two_managers_pressing_at_once_start_two_runs_and_both_are_answered(

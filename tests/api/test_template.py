@@ -155,6 +155,12 @@ def test_the_store_screen_may_start_only_the_store_hours_machine_and_read_only_i
     assert allows(policy, Call("states:ListExecutions", machine))
     assert not allows(policy, Call("states:StartExecution", other_machine))
     assert not allows(policy, Call("states:StopExecution", machine))
+    # A retried override reads its own run by name: this machine's executions only.
+    execution = machine.replace(":stateMachine:", ":execution:") + ":staff-close-0123"
+    other_execution = other_machine.replace(":stateMachine:", ":execution:") + ":staff-close-0123"
+    assert allows(policy, Call("states:DescribeExecution", execution))
+    assert not allows(policy, Call("states:DescribeExecution", other_execution))
+    assert not allows(policy, Call("states:DescribeExecution", machine))
     parameter = "arn:aws:ssm:eu-west-1:123456789012:parameter{}"
     for logical_id in ("StoreHoursSpecialDaysParameter", "StoreHoursOverrideParameter"):
         assert allows(policy, Call("ssm:GetParameter", parameter.format(stack.ref(logical_id))))

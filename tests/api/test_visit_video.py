@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from greeter_camera.config import KEYFRAME_RANGE_S
 from greeter_common.visit_history import VisitHistory, epoch, iso
 from test_roles import claims_of
 
@@ -74,6 +75,10 @@ def test_a_long_visit_plays_its_first_hour(api, history, maria, asked):
     api.call("visit-video", person_id=maria, first_seen=iso(first))
     window = asked[0]["HLSFragmentSelector"]["TimestampRange"]
     assert (window["EndTimestamp"] - window["StartTimestamp"]).total_seconds() == 3600
+    # The playlist lists every fragment of that hour at the camera's shortest key-frame interval (a fragment
+    # starts at each key frame), within Kinesis Video's limit; its default of 1,000 would end the clip early.
+    shortest_fragment = KEYFRAME_RANGE_S[0]
+    assert 3600 / shortest_fragment < asked[0]["MaxMediaPlaylistFragmentResults"] <= 5000
 
 
 def test_expired_video_is_a_sentence_and_kinesis_video_is_not_asked(api, history, maria, asked):
@@ -110,7 +115,22 @@ def test_no_such_visit_an_erased_person_and_a_malformed_id(api, history, maria):
     assert api.call("visit-video", person_id=maria, first_seen=iso(first - 1)).code == "visit_not_found"
     assert api.call("visit-video", person_id=maria, first_seen="yesterday").code == "validation_error"
     assert api.call("erase-person", person_id=maria).status == 200
-    assert api.call("visit-video", person_id=maria, first_seen=iso(first)).code == "visit_not_found"
+    assert api.call("visit-video", person_id=maria, first_seen=iso(first)).code == "person_not_found"
+
+
+def test_watching_a_visit_is_in_the_audit_trail_with_the_persons_id_only(api, history, maria, everything):
+    first = time.time() - 600
+    history.opened(maria, first, "entrance")
+    assert api.call("visit-video", person_id=maria, first_seen=iso(first - 1)).code == "visit_not_found"
+    assert [e for e in everything().staff_audit if e["action"] == "watch_visit_video"] == []  # nothing watched
+
+    reply = api.call("visit-video", person_id=maria, first_seen=iso(first), claims=claims_of("assistant", sub="s-1"))
+
+    assert reply.status == 200
+    (watched,) = [e for e in everything().staff_audit if e["action"] == "watch_visit_video"]
+    read_photos = next(e for e in everything().staff_audit if e["action"] == "register_person")
+    assert set(watched) == set(read_photos)  # the fields every entry holds: no name, no camera, no link
+    assert (watched["subject"], watched["staff_sub"], watched["role"]) == (maria, "s-1", "assistant")
 
 
 def test_a_tablet_may_not_watch_and_kinesis_video_busy_is_service_busy(api, history, maria, faults):

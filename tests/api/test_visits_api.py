@@ -3,6 +3,7 @@ store now, one person's visits, a CSV a spreadsheet opens, "I'm on it", and eras
 
 import csv
 import io
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -143,6 +144,55 @@ def test_erasure_removes_the_visit_history_and_the_receipt_counts_it(api, histor
     (entry,) = after.audit
     assert entry["visits_erased"] == 5 and "name" not in entry
     assert api.call("list-visits", query={"from": "2026-11-01", "to": "2026-11-05"}).body["visits"] == []
+
+
+def _meanwhile(write):
+    """A fault that never fires: it makes `write` happen at the moment of the call it listens to."""
+
+    def listen(params) -> bool:
+        write(params)
+        return False
+
+    return listen
+
+
+def test_a_visit_recorded_while_the_person_is_erased_is_removed_or_unreachable(api, history, maria, everything, faults):
+    """A match-function container that read the person just before erasure began still claims and marks its alert
+    sent: a history row may land while the erasure runs (it is swept and counted) or after its sweep (it is left,
+    and no route shows it: the person is gone from the moment erasure starts)."""
+    now = time.time()
+    history.opened(maria, now - 2 * 86400, "entrance")
+    during, late = now - 120, now - 30
+    # While the photos are deleted (after the person was marked erased, before the history is swept).
+    faults.fail("s3", "DeleteObjects", only_if=_meanwhile(lambda _: history.opened(maria, during, "entrance")))
+    # After the sweep, as the erasure's audit entry is written.
+    audit_table = api.stack.ref("ErasureAuditTable")
+    faults.fail(
+        "dynamodb",
+        "PutItem",
+        only_if=_meanwhile(
+            lambda params: (
+                params.get("TableName") == audit_table and history.opened(maria, late, "entrance", alerted_at=late)
+            )
+        ),
+    )
+
+    reply = api.call("erase-person", person_id=maria)
+
+    assert reply.status == 200 and reply.body["visits_erased"] == 2  # the earlier visit and the one during
+    (entry,) = everything().audit
+    assert entry["visits_erased"] == 2
+    (left,) = everything().visit_history
+    assert left["first_seen"] == iso(late)
+    # Unreachable: no list, page, video or "I'm on it" shows it.
+    assert api.call("list-visits").body["visits"] == [] and api.call("visits-now").body["visits"] == []
+    assert api.call("person-visits", person_id=maria).code == "person_not_found"
+    assert api.call("visit-video", person_id=maria, first_seen=iso(late)).code == "person_not_found"
+    acknowledged = api.call("acknowledge-visit", body={"person_id": maria, "visit_id": iso(late)})
+    assert acknowledged.code == "visit_not_found"
+    assert "acknowledged_by" not in everything().visit_history[0]
+    export = api.call("export-visits").body
+    assert maria not in export
 
 
 def test_visit_routes_refuse_an_anonymous_request(api):

@@ -36,6 +36,8 @@ def test_a_manager_closes_the_store_now_and_resumes_the_schedule(page, backend, 
     page.get_by_role("button", name="Close now…").click()
     dialog = page.get_by_role("dialog", name="Close now?")
     expect(dialog).to_contain_text("Customers will not be recognised")
+    # The reason is kept in the state machine's history and logs: the field says no customer names.
+    expect(dialog.get_by_label("Reason (optional)")).to_have_accessible_description(re.compile("customer's name"))
     dialog.get_by_label("Reason (optional)").fill("stocktaking")
     page.screenshot(path=screens / "store-close-confirmation.png")
     dialog.get_by_role("button", name="Close now").click()

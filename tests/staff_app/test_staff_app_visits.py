@@ -110,6 +110,10 @@ def test_a_persons_visits_and_a_visits_page_with_its_video(page, backend, screen
     watch = page.get_by_role("link", name="Watch (entrance)")
     expect(watch).to_have_attribute("href", re.compile(r"getHLSMasterPlaylist\.m3u8"))
     expect(watch).to_have_attribute("target", "_blank")
+    # An HLS link plays only where the browser plays HLS itself: the page names those browsers.
+    expect(
+        page.get_by_text(re.compile(r"plays in Safari \(Mac, iPhone, iPad\) and in Chrome on Android"))
+    ).to_be_visible()
     page.screenshot(path=screens / "visit.png", full_page=True)
 
     # The link in the alert email, as the match function writes it, opens the same page.

@@ -119,7 +119,8 @@ export async function storeView(main) {
       h("h2", { id: `confirm-${action}` }, `${ACTIONS[action]}?`),
       h("p", {}, question),
       action !== "resume" && field("Until (optional)", until, "Leave empty to last until the store next opens or closes by its hours."),
-      action !== "resume" && field("Reason (optional)", reason),
+      // The reason travels in the run's input: the state machine's history and the store-hours logs keep it.
+      action !== "resume" && field("Reason (optional)", reason, "Shown on the Store screen and kept in the store-hours records and logs: never type a customer's name here."),
       error,
       h("div", { class: "row" }, go, cancel),
     );

@@ -14,7 +14,7 @@ export async function visitView(main, config, personId, encodedVisit) {
   try {
     answer = await call("GET", `/people/${personId}/visits/${encodeURIComponent(visitId)}/video`);
   } catch (error) {
-    const text = error.code === "visit_not_found"
+    const text = error.code === "visit_not_found" || error.code === "person_not_found"
       ? "This visit is no longer in the history: it has expired, or the customer was erased."
       : sentence(error);
     show(main, back, h("h1", {}, "Visit"), alertBox(text));
@@ -42,6 +42,11 @@ export async function visitView(main, config, personId, encodedVisit) {
              h("span", { class: "hint" }, ` The link plays until ${time(clip.expires_at)}.`)]
           : h("span", {}, clip.unavailable),
       ))),
+      // The link is an HLS playlist: browsers that play HLS themselves open it, the others download a file.
+      clips.some((clip) => clip.url)
+        ? h("p", { class: "hint" }, "The video plays in Safari (Mac, iPhone, iPad) and in Chrome on Android; "
+          + "Chrome, Edge or Firefox on a computer may download the file instead of playing it.")
+        : null,
     ),
   );
 }
