@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import botocore.handlers
@@ -17,6 +18,7 @@ import openapi_contract
 import pytest
 from api_requests import UNSET, b64, person_body  # noqa: E402, F401 - shared with the tests
 from botocore.exceptions import ClientError, ReadTimeoutError
+from greeter_common.visit_history import VisitHistory
 from moto import mock_aws
 from PIL import Image, ImageFilter
 from skimage import data
@@ -361,3 +363,16 @@ def stored(stack, rekognition) -> Stored:
 def everything(api, rekognition):
     """Call it to see what the stack holds now: everything().people, .faces, .photo_versions..."""
     return lambda: stored(api.stack, rekognition)
+
+
+@pytest.fixture
+def history(api) -> VisitHistory:
+    """The visit history as the match function writes it, in the template's default StoreTimeZone."""
+    table = boto3.resource("dynamodb", region_name="eu-west-1").Table(api.stack.ref("VisitHistoryTable"))
+    return VisitHistory(table, ZoneInfo("Europe/London"), retention_days=90)
+
+
+@pytest.fixture
+def maria(api, photos) -> str:
+    """A registered customer."""
+    return api.register(photos.astronaut, name="Maria Silva").body["person_id"]

@@ -5,26 +5,11 @@ stack's own camera streams; a plain sentence where there is no video (expired, n
 import time
 from datetime import UTC, datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 from greeter_camera.config import KEYFRAME_RANGE_S
-from greeter_common.visit_history import VisitHistory, epoch, iso
+from greeter_common.visit_history import epoch, iso
 from test_roles import claims_of
-
-LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def history(api) -> VisitHistory:
-    table = boto3.resource("dynamodb", region_name="eu-west-1").Table(api.stack.ref("VisitHistoryTable"))
-    return VisitHistory(table, LONDON, retention_days=90)
-
-
-@pytest.fixture
-def maria(api, photos) -> str:
-    return api.register(photos.astronaut, name="Maria Silva").body["person_id"]
 
 
 @pytest.fixture

@@ -7,22 +7,9 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import boto3
-import pytest
-from greeter_common.visit_history import VisitHistory, iso
+from greeter_common.visit_history import iso
 
 LONDON = ZoneInfo("Europe/London")  # the template's default StoreTimeZone
-
-
-@pytest.fixture
-def history(api) -> VisitHistory:
-    table = boto3.resource("dynamodb", region_name="eu-west-1").Table(api.stack.ref("VisitHistoryTable"))
-    return VisitHistory(table, LONDON, retention_days=90)
-
-
-@pytest.fixture
-def maria(api, photos) -> str:
-    return api.register(photos.astronaut, name="Maria Silva").body["person_id"]
 
 
 def at(text: str) -> float:
