@@ -50,6 +50,29 @@ _COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
 
+# The names this machine answers to. Listening on 127.0.0.1 keeps other machines out, but a web page from
+# anywhere can point its own domain name at 127.0.0.1 (DNS rebinding) and then read what is served here as
+# "same origin" -- the registered faces included. Such a request still carries that domain as its Host.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def this_machine_only(app: Callable) -> Callable:
+    """`app` (WSGI), answering only requests addressed to this machine by name; others get 421."""
+
+    def guarded(environ, start_response):
+        host = environ.get("HTTP_HOST", "")
+        name = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host
+        if name.lower() not in LOCAL_HOSTS:
+            body = b'{"message": "this local server answers only to 127.0.0.1 and localhost"}'
+            start_response(
+                "421 Misdirected Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return app(environ, start_response)
+
+    return guarded
+
+
 def _moto_signing_keys() -> KeySet:
     """The keys moto's Cognito signs tokens with (its published JWKS)."""
     from moto.cognitoidp.models import load_resource
@@ -151,7 +174,7 @@ class Front:
 
     # ------------------------------------------------------------------ serving
     def start(self, port: int) -> int:
-        self._server = make_server("127.0.0.1", port, self, threaded=True)
+        self._server = make_server("127.0.0.1", port, this_machine_only(self), threaded=True)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="front", daemon=True)
         self._thread.start()

@@ -232,10 +232,15 @@ class LocalRuntime:
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from local.front import this_machine_only
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_port = free_port()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self.moto.start()
+        # Before any client knows the port: the local AWS, like the front, answers only requests addressed to this
+        # machine (werkzeug's server reads its app per request; moto offers no hook for wrapping it).
+        self.moto._server.app = this_machine_only(self.moto._server.app)
         self._stops.append(self.moto.stop)
         self.moto_url = f"http://127.0.0.1:{moto_port}"
         self.environment = aws_environment(self.moto_url)
@@ -577,6 +582,7 @@ class LocalRuntime:
             "url": self.url,
             "api_url": self.api_url,
             "aws_url": self.aws_url,
+            "moto_url": self.moto_url,
             "camera": {
                 "what": self.camera_choice.describe(),
                 "running": self.camera_process is not None and self.camera_process.poll() is None,

@@ -190,6 +190,14 @@ def test_a_registered_visitor_gets_one_email_a_stranger_none_nothing_reaches_aws
         assert running["functions"]["FrameSearchFunction"]["invocations"] >= 2
         assert [run["status"] for run in running["store_hours"] if run["source"] == "start-up"] == ["SUCCEEDED"]
 
+        # A page that points its own domain name at 127.0.0.1 (DNS rebinding) reads nothing: not the staff app's
+        # front, not the local AWS with the registered photos.
+        for url in (greeter.url + "local/status", running["moto_url"] + "/"):
+            rebound = urllib.request.Request(url, headers={"Host": "rebound.example"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(rebound, timeout=30)
+            assert refused.value.code == 421, url
+
         # A manager closes the store now: the state machine runs, with the real store-hours function.
         close = urllib.request.Request(
             greeter.url + "local/store-hours",

@@ -14,10 +14,10 @@ import boto3
 import pytest
 from moto import mock_aws
 from stack import ROOT, Stack
-from werkzeug.test import EnvironBuilder
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
-from local.front import Front
+from local.front import Front, this_machine_only
 from local.rekognition import FakeRekognition, install
 from local.runtime import ACCESS_KEY_ID, aws_environment
 from local.sample_video import visitor_photo
@@ -267,3 +267,19 @@ def test_the_staff_app_gets_the_templates_security_headers_and_the_test_routes_e
     )
     assert tested.dispatch(_request("/local/test/reset", method="POST")).get_json() == {"done": "reset"}
     assert calls == [("POST", "reset")]
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [("127.0.0.1:8765", 200), ("localhost:8765", 200), ("LOCALHOST", 200), ("rebound.example:8765", 421), ("", 421)],
+)
+def test_the_local_servers_answer_only_to_this_machines_names(host, status):
+    """A page that points its own domain at 127.0.0.1 (DNS rebinding) still sends that domain as its Host."""
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"registered faces"]
+
+    answer = Client(this_machine_only(app)).get("/", headers={"Host": host})
+    assert answer.status_code == status
+    assert (b"registered faces" in answer.data) is (status == 200)
