@@ -154,7 +154,7 @@ def _function_calls(faults) -> dict[str, int]:
     return {call: n for call, n in faults.calls.items() if call.split(".")[0] in _FUNCTION_SERVICES}
 
 
-# Kinesis Video among them: a video call the function should no longer make would show in the counts.
+# Kinesis Video among them: the email links to the staff app, so any video call would show in the counts.
 _FUNCTION_SERVICES = {"sns", "kinesis-video", "kinesis-video-archived-media", "s3", "dynamodb"}
 
 
