@@ -1,12 +1,20 @@
-"""What calls the functions, played on moto as AWS would: Lambda's Kinesis event source mapping, and an
-EventBridge rule delivering S3 events to a function. The tests and the local runtime share them.
+"""What calls the functions, played on moto as AWS would: Lambda's event source mappings on the detection
+stream and the detection queue, and an EventBridge rule delivering S3 events to a function. The tests and the
+local runtime share them.
 
-`KinesisEventSource` reads the stream and invokes the handler with Lambda's Kinesis event; it honours partial
-batch responses, retries, bisects a failing batch, gives up on records older than the maximum age and sends
-what it gives up on to the on-failure destination. Every setting (batch size, batching window, retries,
-bisect, record age, destination) comes from the function's Kinesis event in template.yaml. Tests call
-`drain()` to deliver what is on the stream now; the local runtime calls `poll()`, which waits as Lambda does
-(until a batch is full or the batching window has passed).
+`KinesisEventSource` (StreamProcessor mode) reads the stream and invokes the handler with Lambda's Kinesis
+event; it honours partial batch responses, retries, bisects a failing batch, gives up on records older than
+the maximum age and sends what it gives up on to the on-failure destination. Every setting (batch size,
+batching window, retries, bisect, record age, destination) comes from the template's MatchFromDetectionStream.
+
+`QueueEventSource` (FrameSearch mode) receives from the queue and invokes the handler with Lambda's SQS event;
+it deletes what succeeded and leaves what failed to the queue: moto's queue keeps the visibility the function
+set on a failed message, counts receives and moves a message to the failure queue by the template's
+RedrivePolicy. Its settings come from MatchFromDetectionQueue.
+
+`detection_source` picks the one the stack's mode has. Tests call `drain()` to deliver what is there now
+(the queue's waits are skipped, and recorded in `waits`); the local runtime calls `poll()`, which waits as
+Lambda does (until a batch is full or the batching window has passed).
 
 `EventBridgeDelivery` gives the template's EventBridgeRule events (created on moto by local/stack.py, with
 their own pattern) a way to reach a function: moto matches S3's "Object Created" events against the rule's
@@ -89,13 +97,12 @@ def _arrival(record: dict) -> float:
 
 @dataclass
 class KinesisEventSource:
-    """The MatchFunction's `Detections` event on the template's DetectionStream."""
+    """The template's MatchFromDetectionStream: the MatchFunction on the DetectionStream."""
 
     stack: Stack
     handler: Callable[[dict, Any], dict]
     context: Any
-    function: str = "MatchFunction"
-    event: str = "Detections"
+    mapping: str = "MatchFromDetectionStream"
     invocations: list[Invocation] = field(default_factory=list)
     poll_interval: float = 0.2  # how often poll() reads an idle stream
     # When records reach the stream (their approximateArrivalTimestamp, and the record age limit's clock): moto
@@ -106,10 +113,10 @@ class KinesisEventSource:
     after_failure: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
-        events = self.stack.resources[self.function]["Properties"]["Events"]
-        properties = self.stack.resolve(events[self.event]["Properties"])
+        properties = self.stack.resolve(self.stack.resources[self.mapping]["Properties"])
         self.settings = properties
-        self.stream_arn = properties["Stream"]
+        self.function = _function_logical_id(self.stack, self.mapping)
+        self.stream_arn = properties["EventSourceArn"]
         self.stream_name = self.stream_arn.split("/")[-1]
         self.kinesis = boto3.client("kinesis", region_name=REGION)
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet processed
@@ -121,6 +128,23 @@ class KinesisEventSource:
                 StreamName=self.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
             self._pending[shard["ShardId"]] = []
+
+    @property
+    def max_retries(self) -> int:
+        """How often a failing record is retried before it is given up on."""
+        return int(self.settings["MaximumRetryAttempts"])
+
+    def event(self, documents: list[bytes], arrival: float, partition_key: str = "entrance", shard: int = 0) -> dict:
+        """The event Lambda would invoke the function with for these records (to invoke the handler directly)."""
+        records = []
+        for i, data in enumerate(documents):
+            sequence_number = f"495451152434909850182800677149731445821800625932442{shard}{i:03d}"
+            records.append(
+                kinesis_event_record(
+                    self.stack, self.stream_arn, f"shardId-{shard:012d}", sequence_number, data, partition_key, arrival
+                )
+            )
+        return {"Records": records}
 
     # ------------------------------------------------------------------ producing
     def put(self, document: dict | bytes, partition_key: str = "entrance") -> None:
@@ -264,6 +288,179 @@ class KinesisEventSource:
                 }
             ),
         )
+
+
+def _function_logical_id(stack: Stack, mapping: str) -> str:
+    """The function an event source mapping invokes (its FunctionName is a Ref to it)."""
+    return stack.resources[mapping]["Properties"]["FunctionName"]["Ref"]
+
+
+def sqs_event_record(queue_arn: str, message: dict, sent_at: float | None = None) -> dict:
+    """One record of the SQS event Lambda hands the function, from a ReceiveMessage answer's message."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": str(round(sent_at * 1000)) if sent_at is not None else attributes.get("SentTimestamp"),
+            "SenderId": attributes.get("SenderId", ACCOUNT),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", ""),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+@dataclass
+class QueueEventSource:
+    """The template's MatchFromDetectionQueue: the MatchFunction on the DetectionQueue."""
+
+    stack: Stack
+    handler: Callable[[dict, Any], dict]
+    context: Any
+    mapping: str = "MatchFromDetectionQueue"
+    invocations: list[Invocation] = field(default_factory=list)
+    poll_interval: float = 0.2
+    # When messages reach the queue (their SentTimestamp): moto stamps the real time; a test that plays a
+    # simulated clock gives it here, so arrival and the frames' own times share one clock.
+    clock: Callable[[], float] | None = None
+    after_failure: Callable[[], None] | None = None
+    # The waits drain() skipped: seconds a failed message was to stay invisible, as the function (or the
+    # queue's visibility timeout) set them, in the order they came.
+    waits: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        properties = self.stack.resolve(self.stack.resources[self.mapping]["Properties"])
+        self.settings = properties
+        self.function = _function_logical_id(self.stack, self.mapping)
+        self.queue_arn = properties["EventSourceArn"]
+        self.queue_name = self.queue_arn.split(":")[-1]
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue_url = self.sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        redrive = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
+        self.redrive = json.loads(redrive["Attributes"]["RedrivePolicy"])
+        self._sent: dict[str, float] = {}  # message id -> sent by `clock`
+
+    @property
+    def max_retries(self) -> int:
+        return int(self.redrive["maxReceiveCount"]) - 1
+
+    def event(self, documents: list[bytes], arrival: float, partition_key: str = "", shard: int = 0) -> dict:
+        """The event Lambda would invoke the function with for these messages (to invoke the handler directly)."""
+        return {
+            "Records": [
+                sqs_event_record(
+                    self.queue_arn,
+                    {
+                        "MessageId": str(uuid.UUID(int=(shard << 64) + i)),
+                        "ReceiptHandle": f"handle-{shard}-{i}",
+                        "Body": data.decode("utf-8", "replace"),
+                    },
+                    sent_at=arrival,
+                )
+                for i, data in enumerate(documents)
+            ]
+        }
+
+    # ------------------------------------------------------------------ producing
+    def put(self, document: dict | bytes, partition_key: str = "") -> None:
+        """Send a record as the frame-search function does (the partition key is the stream's, unused here)."""
+        body = document.decode("utf-8", "replace") if isinstance(document, bytes) else json.dumps(document)
+        sent = self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        if self.clock is not None:
+            self._sent[sent["MessageId"]] = self.clock()
+
+    # ------------------------------------------------------------------ consuming
+    def _receive(self, limit: int) -> list[dict]:
+        messages: list[dict] = []
+        while len(messages) < limit:
+            answer = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                MessageSystemAttributeNames=["All"],
+            )
+            if not answer.get("Messages"):
+                break
+            messages.extend(answer["Messages"])
+        return messages
+
+    def _deliver(self, messages: list[dict]) -> list[dict]:
+        """Invoke once; delete what succeeded; return the messages that failed."""
+        records = [sqs_event_record(self.queue_arn, m, self._sent.get(m["MessageId"])) for m in messages]
+        try:
+            response = self.handler({"Records": records}, self.context)
+            error = None
+        except (BatchProcessingError, FunctionError) as exc:
+            response, error = None, exc
+        self.invocations.append(Invocation(records, response, error))
+        if error is not None:
+            failed_ids = {m["MessageId"] for m in messages}
+        else:
+            failed_ids = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        failed = [m for m in messages if m["MessageId"] in failed_ids]
+        if failed and self.after_failure is not None:
+            self.after_failure()
+        return failed
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Deliver everything on the queue now, retrying what fails at once (the waits are recorded, not
+        waited), until the queue is empty: what keeps failing is moved to the failure queue by moto."""
+        batch_size = int(self.settings.get("BatchSize", 10))
+        for _ in range(max_rounds):
+            messages = self._receive(batch_size)
+            if not messages:
+                return
+            for message in self._deliver(messages):
+                self._skip_wait(message["MessageId"])
+        raise AssertionError("the detection queue never drained")
+
+    def _skip_wait(self, message_id: str) -> None:
+        """Record how long the failed message was to stay invisible, and make it visible now."""
+        from moto.core.utils import unix_time_millis
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT][REGION].queues[self.queue_name]
+        for message in queue._messages:
+            if message.id == message_id:
+                self.waits.append(round((message.visible_at - unix_time_millis()) / 1000))
+                message.visible_at = 0
+                return
+
+    def poll(self, stop: threading.Event) -> None:
+        """Deliver messages as they arrive until `stop` is set, a batch when it is full or when the batching
+        window has passed since its first message was received; failed messages wait as the function set."""
+        batch_size = int(self.settings.get("BatchSize", 10))
+        window = float(self.settings.get("MaximumBatchingWindowInSeconds", 0))
+        while not stop.is_set():
+            try:
+                messages = self._receive(batch_size)
+                if messages:
+                    started = time.monotonic()
+                    while len(messages) < batch_size and time.monotonic() - started < window:
+                        stop.wait(self.poll_interval)
+                        messages.extend(self._receive(batch_size - len(messages)))
+                    self._deliver(messages)
+                    continue
+            except Exception:  # a poller never dies of one bad round; Lambda's would keep polling too
+                log.exception("the %s event source mapping failed a round; polling on", self.function)
+            stop.wait(self.poll_interval)
+
+
+def detection_source(stack: Stack, handler: Callable[[dict, Any], dict], context: Any, **options: Any):
+    """The match function's event source in the stack's detection mode: the queue, or the stream."""
+    if "MatchFromDetectionQueue" in stack.resources:
+        return QueueEventSource(stack, handler, context, **options)
+    return KinesisEventSource(stack, handler, context, **options)
 
 
 class EventBridgeDelivery:

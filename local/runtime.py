@@ -3,7 +3,7 @@
 One process holds the local AWS (moto's server on 127.0.0.1, with the Rekognition stand-in) and plays the
 services that call the functions; each function runs in its own process, and so does the camera:
 
-    camera (pi/greeter_camera) --crop--> S3 --EventBridge rule--> FrameSearchFunction --> Kinesis
+    camera (pi/greeter_camera) --crop--> S3 --EventBridge rule--> FrameSearchFunction --> SQS
         --event source mapping--> MatchFunction --> SNS --> local-output/NN-name.eml
                                                 --> AppSync Events stand-in --WebSocket--> staff app tablets
     browser / staff CLI --> 127.0.0.1:PORT/v1 (API Gateway + Cognito authorizer) --> RegistrationFunction
@@ -341,12 +341,12 @@ class LocalRuntime:
             self._stops.append(process.stop)
 
     def _start_event_sources(self) -> None:
-        from local.event_sources import EventBridgeDelivery, KinesisEventSource
+        from local.event_sources import EventBridgeDelivery, detection_source
 
         match = self.functions["MatchFunction"]
-        self.kinesis = KinesisEventSource(self.stack, lambda event, _context: match.invoke(event), None)
+        self.detections = detection_source(self.stack, lambda event, _context: match.invoke(event), None)
         stop = threading.Event()
-        thread = threading.Thread(target=self.kinesis.poll, args=(stop,), name="kinesis-poller", daemon=True)
+        thread = threading.Thread(target=self.detections.poll, args=(stop,), name="detections-poller", daemon=True)
         thread.start()
         self._stops.append(stop.set)
         if "FrameSearchFunction" in self.functions:

@@ -497,6 +497,8 @@ def _create_queue(stack: Stack, logical_id: str, properties: dict) -> tuple[Any,
         for k in ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
         if k in properties
     }
+    if "RedrivePolicy" in properties:  # CloudFormation takes an object; SQS itself a JSON string
+        attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
     sqs = stack.client("sqs")
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

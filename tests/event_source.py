@@ -1,12 +1,18 @@
-"""Records in the stream processor's shape, and what SNS sent, for the match tests. Lambda's Kinesis event
-source mapping itself (`KinesisEventSource`) lives in local/event_sources.py, shared with the local runtime."""
+"""Records in the stream processor's shape, and what SNS sent, for the match tests. Lambda's event source
+mappings themselves (`QueueEventSource`, `KinesisEventSource`) live in local/event_sources.py, shared with the
+local runtime."""
 
 from __future__ import annotations
 
 from moto.sns.models import sns_backends
 from stack import ACCOUNT, REGION, Stack
 
-from local.event_sources import KinesisEventSource, kinesis_event_record  # noqa: F401 - re-exported
+from local.event_sources import (  # noqa: F401 - re-exported
+    KinesisEventSource,
+    QueueEventSource,
+    detection_source,
+    kinesis_event_record,
+)
 
 
 def face_search_record(

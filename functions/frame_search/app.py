@@ -1,5 +1,5 @@
 """Frame-search function: one face crop uploaded by a camera -> one SearchFacesByImage -> one face-search
-record on the detection stream (see crop_search.py for the steps and integrations.py for the AWS calls).
+record on the detection queue (see crop_search.py for the steps and integrations.py for the AWS calls).
 
 Invoked by an EventBridge rule on the crops bucket's "Object Created" events under crops/ (template.yaml).
 """
@@ -15,8 +15,8 @@ from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import CommaSeparated, load_settings
 from integrations import (
     DynamoDBDetectionState,
-    KinesisRecordWriter,
     KinesisVideoStreams,
+    QueueRecordWriter,
     RekognitionFaceSearcher,
     S3CropStore,
 )
@@ -28,7 +28,7 @@ class FrameSearchSettings(BaseModel):
     frame_search_state_table: str
     collection_id: str
     match_threshold: float = Field(ge=0, le=100)
-    detection_stream: str
+    detection_queue_url: str
     video_stream_prefix: str
     cameras: CommaSeparated = Field(min_length=1)
     crop_max_age_seconds: int = Field(gt=0)
@@ -52,7 +52,7 @@ crop_search = CropSearch(
         settings.match_threshold,
     ),
     crops=S3CropStore(boto3.client("s3"), settings.crops_bucket),
-    records=KinesisRecordWriter(boto3.client("kinesis", config=_RETRIES), settings.detection_stream),
+    records=QueueRecordWriter(boto3.client("sqs", config=_RETRIES), settings.detection_queue_url),
     video_streams=KinesisVideoStreams(boto3.client("kinesisvideo")),
     stream_prefix=settings.video_stream_prefix,
     cameras=settings.cameras,

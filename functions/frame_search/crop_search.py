@@ -10,8 +10,8 @@ A camera uploads each face crop to `crops/<video stream name>/<epoch-ms>-<uuid4>
      its own queued crops older than the limit by its own clock, before uploading them;
   3. outside opening hours (detection STOPPED for the camera) no search is made;
   4. each camera may make at most N searches a minute (a cost guardrail);
-  5. Rekognition searches the collection for the crop's face, and the answer is written to the detection
-     stream in the stream processor's own record shape, so the match function treats both modes alike;
+  5. Rekognition searches the collection for the crop's face, and the answer is sent to the detection
+     queue in the stream processor's own record shape, so the match function treats both modes alike;
   6. the crop is deleted (or, when snapshots are on and the face matched, kept as a short-lived snapshot).
 
 Every crop's fate is logged with its reason (the `Outcome`; app.py counts searches, the cap and the rest as
@@ -196,7 +196,7 @@ class CropStore(Protocol):
 
 
 class RecordWriter(Protocol):
-    def write(self, record: FaceSearchRecord, partition_key: str) -> None: ...
+    def write(self, record: FaceSearchRecord) -> None: ...
 
 
 class VideoStreams(Protocol):
@@ -275,6 +275,6 @@ class CropSearch:
             snapshot_key = crop.snapshot_key(found["FaceMatches"][0]["Face"].get("ExternalImageId", "unknown"))
             self.crops.keep_snapshot(crop.key, snapshot_key)
         record = face_search_record(crop, self.video_streams.arn(crop.stream_name), found, snapshot_key)
-        self.records.write(record, partition_key=crop.camera)
+        self.records.write(record)
         self.crops.delete(crop.key)
         return Outcome.MATCHED if matched else Outcome.UNKNOWN_FACE

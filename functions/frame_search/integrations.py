@@ -1,4 +1,4 @@
-"""The AWS side of a crop search: the state table, Rekognition, the crops bucket, the detection stream, KVS."""
+"""The AWS side of a crop search: the state table, Rekognition, the crops bucket, the detection queue, KVS."""
 
 from botocore.exceptions import ClientError
 from crop_search import CropGone, NoFaceInCrop, UnreadableCrop
@@ -108,18 +108,17 @@ class S3CropStore:
         return True
 
 
-class KinesisRecordWriter:
-    def __init__(self, kinesis, stream_name: str):
-        self._kinesis = kinesis
-        self._stream = stream_name
+class QueueRecordWriter:
+    """The detection queue, which the match function reads. A send whose answer was lost is retried by the SDK
+    and may leave the record twice on the queue: the match function's claim makes it one alert all the same."""
+
+    def __init__(self, sqs, queue_url: str):
+        self._sqs = sqs
+        self._queue_url = queue_url
 
     @tracer.capture_method
-    def write(self, record: FaceSearchRecord, partition_key: str) -> None:
-        self._kinesis.put_record(
-            StreamName=self._stream,
-            Data=record.model_dump_json(exclude_none=True).encode(),
-            PartitionKey=partition_key,
-        )
+    def write(self, record: FaceSearchRecord) -> None:
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=record.model_dump_json(exclude_none=True))
 
 
 class KinesisVideoStreams:

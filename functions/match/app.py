@@ -1,8 +1,12 @@
 """Match function: face-search records in, one alert email per recognised visitor per visit out (see
 greeting.py for the decisions, integrations.py for the AWS calls, alert_email.py for the email).
 
-Invoked by Lambda's Kinesis event source on the detection stream (template.yaml: partial batch responses,
-bisect on error, 8 retries, then the failure queue).
+Invoked by one of two event source mappings (template.yaml), whichever the detection mode has:
+  - the detection stream (StreamProcessor mode): partial batch responses, bisect on error, 8 retries, then a
+    pointer to the records in the failure queue;
+  - the detection queue (FrameSearch mode): partial batch responses; a failed message is made visible again
+    after a short backoff rather than the queue's 3-minute visibility timeout, and the queue parks it in the
+    failure queue on its ninth failure.
 """
 
 import time
@@ -10,14 +14,15 @@ from zoneinfo import ZoneInfo
 
 import boto3
 from alert_email import EmailSettings
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
 from botocore.config import Config
+from deliveries import QueueRecords, StreamRecords, source_of
 from greeter_common.arrivals import ArrivalPublisher
 from greeter_common.observability import logger, metrics, tracer
 from greeter_common.settings import CommaSeparated, load_settings
 from greeter_common.visit_history import VisitHistory
 from greeting import Cooldown, Greeter
-from integrations import DynamoDBPeople, DynamoDBVisits, S3SnapshotLinks, SnsAlerts, TabletArrivals
+from integrations import DynamoDBPeople, DynamoDBVisits, QueueRetries, S3SnapshotLinks, SnsAlerts, TabletArrivals
 from pydantic import BaseModel, Field
 from sightings import Cameras
 
@@ -39,6 +44,8 @@ class Settings(BaseModel):
     snapshots_bucket: str = ""
     # The staff tablets' arrivals channel (AppSync Events HTTP endpoint); empty: no tablets are told.
     arrivals_http_endpoint: str = ""
+    # FrameSearch mode's detection queue, whose failed messages come back on the backoff; empty on the stream.
+    detection_queue_url: str = ""
 
 
 settings = load_settings(Settings)
@@ -89,15 +96,30 @@ greeter = Greeter(
         ),
     ],
 )
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+retries = QueueRetries(_session.client("sqs", config=_aws_config), settings.detection_queue_url)
+processors = {
+    # A whole batch that fails raises, so that Lambda bisects it down to the failing record.
+    StreamRecords: BatchProcessor(event_type=StreamRecords.event_type),
+    # Every message that fails is listed (and put on the backoff) instead: a raised error would return each of
+    # them only after the queue's visibility timeout.
+    QueueRecords: BatchProcessor(event_type=QueueRecords.event_type, raise_on_entire_batch_failure=False),
+}
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
-    batch = greeter.batch(event.get("Records", []))
+    source = source_of(event)
+    if source is None:
+        return {"batchItemFailures": []}
+    batch = greeter.batch(event["Records"], source)
     try:
-        return process_partial_response(event=event, record_handler=batch.handle, processor=processor, context=context)
+        response = process_partial_response(
+            event=event, record_handler=batch.handle, processor=processors[source], context=context
+        )
     finally:
         batch.finish()
+    if source is QueueRecords:
+        retries.back_off(event["Records"], response)
+    return response

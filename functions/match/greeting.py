@@ -1,7 +1,7 @@
 """The match function's decisions: one email per registered person per visit, the AWS side handed in (see
 integrations.py for it and app.py for the wiring).
 
-For each batch of records from the detection stream:
+For each batch of records from the detection stream or queue (deliveries.py):
   1. every record is decoded up front (sightings.py); a rejected one (malformed, another stack's camera) is
      logged, counted and skipped, and a frame seen too long before it arrived is counted as stale;
   2. the people the batch needs are read in one BatchGetItem (none for people whose visit this container
@@ -12,10 +12,10 @@ For each batch of records from the detection stream:
      visit history's row (one transaction). Every later sighting is silent, and costs no AWS call while this
      container knows the visit is open; a visit is extended (one transaction: the visit and its history row)
      only when its recorded last sighting lags by the cooldown's margin;
-  4. after a record fails, the rest of the batch is not attempted: Lambda redelivers from the failed record
-     anyway, and a record that published must never come round again. A failure with the batch's first
-     record fails the whole invocation, so Lambda bisects the batch until the failing record is alone,
-     and only it reaches the failure queue.
+  4. on the stream, after a record fails, the rest of the batch is not attempted: Lambda redelivers from the
+     failed record anyway, and a record that published must never come round again. A failure with the
+     batch's first record fails the whole invocation, so Lambda bisects the batch until the failing record
+     is alone, and only it reaches the failure queue. On the queue each message succeeds or fails alone.
 
 The cooldown rule lives in `Cooldown` and nowhere else: the conditional writes and this container's memory
 of open visits are both derived from it, and it is in AWS's time (when the frames were seen), never the
@@ -30,7 +30,8 @@ from typing import Protocol
 
 from alert_email import Alert, EmailSettings, compose
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.data_classes.common import DictWrapper
+from deliveries import QueueRecords, StreamRecords
 from greeter_common.observability import logger, metrics
 from greeter_common.people import Person
 from sightings import Cameras, Frame, Rejected, Sighting, Timing, decode
@@ -157,8 +158,8 @@ class Greeter:
     # what its next extension writes to the history row.
     _open: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
-    def batch(self, raw_records: Iterable[dict]) -> "Batch":
-        return Batch(self, list(raw_records))
+    def batch(self, raw_records: Iterable[dict], source: type[StreamRecords] | type[QueueRecords]) -> "Batch":
+        return Batch(self, list(raw_records), source)
 
     def recorded_last_seen(self, person_id: str) -> float | None:
         return self._recorded.get(person_id)
@@ -193,24 +194,18 @@ class Greeter:
 class Batch:
     """One invocation's records; `handle` is the batch processor's record handler, `finish` runs after it."""
 
-    def __init__(self, greeter: Greeter, raw_records: list[dict]):
+    def __init__(self, greeter: Greeter, raw_records: list[dict], source: type[StreamRecords] | type[QueueRecords]):
         self.greeter = greeter
+        self.source = source
         now = greeter.clock()
         self.frames: dict[str, Frame | Exception] = {}
         for raw in raw_records:
-            kinesis = raw.get("kinesis") if isinstance(raw, dict) else None
-            kinesis = kinesis if isinstance(kinesis, dict) else {}
+            raw = raw if isinstance(raw, dict) else {}
             try:
-                frame = decode(
-                    kinesis.get("data"),
-                    kinesis.get("approximateArrivalTimestamp"),
-                    greeter.threshold,
-                    greeter.cameras,
-                    now,
-                )
+                frame = decode(source.payload(raw), source.arrived_at(raw), greeter.threshold, greeter.cameras, now)
             except Exception as error:  # handed to the record's own handler: only that record fails
                 frame = error
-            self.frames[str(kinesis.get("sequenceNumber"))] = frame
+            self.frames[source.key(raw)] = frame
         latest: dict[str, float] = {}
         for frame in self.frames.values():
             if isinstance(frame, Frame) and frame.timing is Timing.CURRENT:
@@ -237,9 +232,9 @@ class Batch:
             self.unreadable |= person_ids
 
     # ------------------------------------------------------------------ the batch processor's record handler
-    def handle(self, record: KinesisStreamRecord) -> None:
+    def handle(self, record: DictWrapper) -> None:
         metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
-        if self.failed:
+        if self.failed and self.source.stop_after_failure:
             raise NotAttempted("an earlier record of this batch failed")
         try:
             self._handle(record)
@@ -247,12 +242,13 @@ class Batch:
             self.failed = True
             raise
 
-    def _handle(self, record: KinesisStreamRecord) -> None:
-        frame = self.frames.get(str(record.kinesis.sequence_number))
+    def _handle(self, record: DictWrapper) -> None:
+        raw = record.raw_event
+        frame = self.frames.get(self.source.key(raw))
         if isinstance(frame, Rejected):
             logger.warning(
                 "skipping a record",
-                sequence_number=record.kinesis.sequence_number,
+                record=self.source.key(raw),
                 reason=str(frame),
                 kind=frame.metric,
             )
@@ -273,12 +269,12 @@ class Batch:
                     camera=frame.camera,
                     timing=frame.timing.value,
                     seen_at=frame.seen_at,
-                    arrived_at=record.kinesis.approximate_arrival_timestamp,
+                    arrived_at=self.source.arrived_at(raw),
                 )
                 metrics.add_metric(name="StaleSightings", unit=MetricUnit.Count, value=len(frame.sightings))
             return
         for sighting in frame.sightings:
-            self._greet(sighting, alert_id=f"{record.event_id}/{sighting.person_id}")
+            self._greet(sighting, alert_id=f"{self.source.alert_key(raw)}/{sighting.person_id}")
 
     def _greet(self, sighting: Sighting, alert_id: str) -> None:
         greeter, person_id = self.greeter, sighting.person_id

@@ -1,6 +1,6 @@
 """The AWS side of the match function: the people table, the visits table (and the visit history written with it),
-the alerts topic, the staff tablets' arrivals channel and the snapshots bucket. One small class per service; the
-decisions are in greeting.py."""
+the alerts topic, the staff tablets' arrivals channel, the snapshots bucket and the detection queue's retries. One
+small class per service; the decisions are in greeting.py."""
 
 import time
 from collections.abc import Callable
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from alert_email import Alert
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from deliveries import QueueRecords
 from greeter_common.arrivals import ArrivalPublisher, arrival_event
 from greeter_common.observability import logger, tracer
 from greeter_common.people import Person
@@ -280,3 +281,47 @@ class S3SnapshotLinks:
         return self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=_SNAPSHOT_LINK_SECONDS
         )
+
+
+# A failed message's wait before it is received again, by how often it was received: 2, 4, 8, 16, 32 s, then a
+# minute. The queue parks it in the failure queue on its ninth failure, about four minutes after the first.
+_BACKOFF_CAP_SECONDS = 60
+
+
+def backoff_seconds(receive_count: int) -> int:
+    return min(_BACKOFF_CAP_SECONDS, 2 ** max(1, receive_count))
+
+
+class QueueRetries:
+    """Makes the detection queue's failed messages visible again after a short backoff: left alone they would
+    return only after the queue's visibility timeout (3 minutes), and a greeting that late is no use. A failure
+    here is logged and costs only the wait: the visibility timeout still brings the message back."""
+
+    def __init__(self, sqs, queue_url: str):
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    @tracer.capture_method
+    def back_off(self, records: list[dict], response: dict) -> None:
+        failed = {item.get("itemIdentifier") for item in response.get("batchItemFailures", [])}
+        entries = [
+            {
+                "Id": str(i),
+                "ReceiptHandle": record["receiptHandle"],
+                "VisibilityTimeout": backoff_seconds(QueueRecords.receive_count(record)),
+            }
+            for i, record in enumerate(records)
+            if isinstance(record, dict) and record.get("messageId") in failed and record.get("receiptHandle")
+        ]
+        if not entries or not self._queue_url:
+            return
+        for start in range(0, len(entries), 10):  # the batch call's limit
+            try:
+                answer = self._sqs.change_message_visibility_batch(
+                    QueueUrl=self._queue_url, Entries=entries[start : start + 10]
+                )
+            except Exception:
+                logger.exception("could not shorten the wait of failed messages; they return after the timeout")
+                continue
+            if answer.get("Failed"):
+                logger.warning("some failed messages keep the full wait", failed=len(answer["Failed"]))

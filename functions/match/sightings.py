@@ -1,4 +1,5 @@
-"""From one Kinesis record to the registered people it shows and when AWS saw them, or a counted reason to drop it.
+"""From one face-search record to the registered people it shows and when AWS saw them, or a counted reason to
+drop it.
 
 Decoding is defensive: whatever a record holds, `decode` returns a `Frame` or raises a `Rejected` (never
 anything else), so one bad record can never take its batch down.
@@ -6,7 +7,8 @@ anything else), so one bad record can never take its batch down.
 When a sighting happened is decided from the clocks AWS keeps, never from the camera's own:
   - `ServerTimestamp` (+ the frame's offset): when Kinesis Video received the frame (stream processor) or
     when S3 stored the face crop (frame search, which writes the S3 event time there);
-  - the Kinesis record's `approximateArrivalTimestamp`: when the record reached the detection stream.
+  - when the record reached the detection stream or queue (`approximateArrivalTimestamp` or `SentTimestamp`,
+    deliveries.py).
 The camera's `ProducerTimestamp` (a Raspberry Pi has no real-time clock: after a power cut it boots with the
 time it shut down until NTP answers) is only compared with them, to flag a camera whose clock is off.
 
@@ -16,7 +18,6 @@ function already drops crops older than CropMaxAgeSeconds, at most 300 s; a stre
 seconds). Either way the sighting is stale: counted, and it sends nothing.
 """
 
-import binascii
 import json
 import math
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from enum import Enum
 from greeter_common.records import FaceSearchRecord
 from pydantic import ValidationError
 
-MAX_RECORD_BYTES = 1_048_576  # a Kinesis record's own limit
+MAX_RECORD_BYTES = 1_048_576  # a Kinesis record's own limit, and an SQS message's
 MAX_DEPTH = 16  # a face-search record nests 6 deep; JSON nested thousands deep exhausts the parser's stack
 ARRIVAL_TOLERANCE = 5.0  # seconds: how far AWS's own clocks may disagree
 STALE_AFTER_SECONDS = 300.0
@@ -96,9 +97,9 @@ class Cameras:
         return camera if camera in self.names and creation_time.isdigit() else None
 
 
-def decode(data: object, arrived_at: object, threshold: float, cameras: Cameras, now: float) -> Frame:
-    """Decode a Kinesis record's base64 data (and its arrival time) into the sightings it holds."""
-    document = _document(data)
+def decode(payload: object, arrived_at: object, threshold: float, cameras: Cameras, now: float) -> Frame:
+    """Decode a record's bytes (and its arrival time) into the sightings it holds."""
+    document = _document(payload)
     try:
         record = FaceSearchRecord.model_validate(document)
     except ValidationError as error:
@@ -154,15 +155,11 @@ def decode(data: object, arrived_at: object, threshold: float, cameras: Cameras,
     )
 
 
-def _document(data: object) -> dict:
-    if not isinstance(data, str):
-        raise MalformedRecord(f"no base64 data: a {type(data).__name__}")
-    if len(data) > MAX_RECORD_BYTES * 4 // 3 + 4:
-        raise MalformedRecord(f"larger than a Kinesis record ({len(data):,} base64 characters)")
-    try:
-        raw = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError) as error:
-        raise MalformedRecord(f"not base64: {error}") from None
+def _document(raw: object) -> dict:
+    if not isinstance(raw, bytes):
+        raise MalformedRecord(f"no record data: a {type(raw).__name__}")
+    if len(raw) > MAX_RECORD_BYTES:
+        raise MalformedRecord(f"larger than a record may be ({len(raw):,} bytes)")
     try:
         document = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:

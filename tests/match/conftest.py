@@ -1,4 +1,6 @@
-"""The match pipeline on moto: template resources, the real handler, Lambda's Kinesis poller stand-in."""
+"""The match pipeline on moto: template resources, the real handler, and Lambda's poller on the mode's event
+source: the detection queue (FrameSearch, `pipeline`) or the detection stream (StreamProcessor,
+`stream_pipeline`); `either_pipeline` runs a test on both."""
 
 import json
 from dataclasses import dataclass, field
@@ -6,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from event_source import KinesisEventSource, face, face_search_record, kinesis_event_record, sent_emails
+from event_source import KinesisEventSource, QueueEventSource, detection_source, face, face_search_record, sent_emails
 from stack import Stack
 
 T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC: a Wednesday morning
@@ -27,10 +29,15 @@ class Clock:
 class Pipeline:
     stack: Stack
     app: Any
-    source: KinesisEventSource
+    source: KinesisEventSource | QueueEventSource
     clock: Clock
     monkeypatch: Any
     _stream_arns: dict = field(default_factory=dict)
+
+    @property
+    def on_stream(self) -> bool:
+        """StreamProcessor mode: records come from the Kinesis stream (else from the SQS queue)."""
+        return isinstance(self.source, KinesisEventSource)
 
     def recycle(self) -> None:
         """Lambda replaces the execution environment: the next invocation starts cold, remembering nothing."""
@@ -81,23 +88,10 @@ class Pipeline:
             self.source.drain()
 
     def event(self, *documents: dict | list | bytes, camera: str = "entrance", shard: int = 0) -> dict:
-        """A Kinesis event to invoke the handler with directly, one record per document (bytes kept as is)."""
-        records = []
-        for i, document in enumerate(documents):
-            data = document if isinstance(document, bytes) else json.dumps(document).encode()
-            sequence_number = f"495451152434909850182800677149731445821800625932442{shard}{i:03d}"
-            records.append(
-                kinesis_event_record(
-                    self.stack,
-                    self.source.stream_arn,
-                    f"shardId-{shard:012d}",
-                    sequence_number,
-                    data,
-                    camera,
-                    self.clock(),
-                )
-            )
-        return {"Records": records}
+        """The event Lambda would hand the function, to invoke the handler directly: one record per document
+        (bytes kept as is), arrived now; `shard` tells apart two concurrent invocations' records."""
+        data = [d if isinstance(d, bytes) else json.dumps(d).encode() for d in documents]
+        return self.source.event(data, self.clock(), partition_key=camera, shard=shard)
 
     def maria_at_two_cameras_at_once(self) -> list[dict]:
         """One frame of Maria at the entrance on shard 0 and one at the till on shard 1, as two invocations."""
@@ -113,7 +107,7 @@ class Pipeline:
 def _start(stack: Stack, monkeypatch, lambda_context, clock: Clock) -> Pipeline:
     app = stack.load_function("MatchFunction", monkeypatch)
     monkeypatch.setattr(app, "now", clock)
-    source = KinesisEventSource(stack, app.lambda_handler, lambda_context, clock=clock)
+    source = detection_source(stack, app.lambda_handler, lambda_context, clock=clock)
     return Pipeline(stack, app, source, clock, monkeypatch)
 
 
@@ -130,12 +124,32 @@ def pipeline_factory(stack_factory, monkeypatch, lambda_context, clock):
     return start
 
 
+_STORE = {"StoreName": "Casa Lisboa", "StoreTimeZone": "Europe/Lisbon", "Cameras": "entrance,till"}
+
+
 @pytest.fixture
 def pipeline(pipeline_factory) -> Pipeline:
-    return pipeline_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", Cameras="entrance,till")
+    """FrameSearch mode, the default: records reach the match function through the detection queue."""
+    return pipeline_factory(**_STORE)
+
+
+@pytest.fixture
+def stream_pipeline(pipeline_factory) -> Pipeline:
+    """StreamProcessor mode: records reach the match function through the detection stream."""
+    return pipeline_factory(**_STORE, DetectionMode="StreamProcessor")
+
+
+@pytest.fixture(params=["FrameSearch", "StreamProcessor"])
+def either_pipeline(request, pipeline_factory) -> Pipeline:
+    return pipeline_factory(**_STORE, DetectionMode=request.param)
 
 
 @pytest.fixture
 def second_container(pipeline, monkeypatch, lambda_context):
-    """The same function in another execution environment (another shard's concurrent invocation)."""
+    """The same function in another execution environment (another concurrent invocation)."""
     return _start(pipeline.stack, monkeypatch, lambda_context, pipeline.clock)
+
+
+@pytest.fixture
+def either_second_container(either_pipeline, monkeypatch, lambda_context):
+    return _start(either_pipeline.stack, monkeypatch, lambda_context, either_pipeline.clock)
