@@ -389,8 +389,8 @@ class QueueEventSource:
             messages.extend(answer["Messages"])
         return messages
 
-    def _deliver(self, messages: list[dict]) -> list[dict]:
-        """Invoke once; delete what succeeded; return the messages that failed."""
+    def _deliver(self, messages: list[dict]) -> None:
+        """Invoke once; delete what succeeded (what failed stays on the queue, as the function left it)."""
         records = [sqs_event_record(self.queue_arn, m, self._sent.get(m["MessageId"])) for m in messages]
         try:
             response = self.handler({"Records": records}, self.context)
@@ -407,34 +407,34 @@ class QueueEventSource:
             chunk = done[start : start + 10]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-        failed = [m for m in messages if m["MessageId"] in failed_ids]
-        if failed and self.after_failure is not None:
+        if failed_ids and self.after_failure is not None:
             self.after_failure()
-        return failed
 
     def drain(self, max_rounds: int = 1000) -> None:
-        """Deliver everything on the queue now, retrying what fails at once (the waits are recorded, not
-        waited), until the queue is empty: what keeps failing is moved to the failure queue by moto."""
+        """Deliver everything on the queue, as if time passed until it is empty: a message that failed, or whose
+        invocation died, comes back at once rather than after its wait (the waits are recorded in `waits`), and
+        what keeps failing is moved to the failure queue by moto's redrive."""
         batch_size = int(self.settings.get("BatchSize", 10))
         for _ in range(max_rounds):
             messages = self._receive(batch_size)
-            if not messages:
+            if messages:
+                self._deliver(messages)
+            elif not self._skip_waits():
                 return
-            for message in self._deliver(messages):
-                self._skip_wait(message["MessageId"])
         raise AssertionError("the detection queue never drained")
 
-    def _skip_wait(self, message_id: str) -> None:
-        """Record how long the failed message was to stay invisible, and make it visible now."""
+    def _skip_waits(self) -> int:
+        """Make the messages that wait to be received again visible now; record how long each was to wait."""
         from moto.core.utils import unix_time_millis
         from moto.sqs.models import sqs_backends
 
         queue = sqs_backends[ACCOUNT][REGION].queues[self.queue_name]
-        for message in queue._messages:
-            if message.id == message_id:
-                self.waits.append(round((message.visible_at - unix_time_millis()) / 1000))
-                message.visible_at = 0
-                return
+        now = unix_time_millis()
+        waiting = sorted((m for m in queue._messages if m.visible_at > now), key=lambda m: m.visible_at)
+        for message in waiting:
+            self.waits.append(round((message.visible_at - now) / 1000, 1))
+            message.visible_at = 0
+        return len(waiting)
 
     def poll(self, stop: threading.Event) -> None:
         """Deliver messages as they arrive until `stop` is set, a batch when it is full or when the batching

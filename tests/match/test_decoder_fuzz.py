@@ -1,7 +1,9 @@
-"""A seeded fuzz of the record decoder: whatever a record holds, it becomes a well-typed frame or a counted
-rejection; nothing else ever leaves the decoder, and nothing a fuzzed batch holds fails the handler."""
+"""A seeded fuzz of the record decoder: whatever a record holds, on the detection stream (base64 data) or the
+detection queue (a message body), it becomes a well-typed frame or a counted rejection; nothing else ever
+leaves the decoder, and nothing a fuzzed batch holds fails the handler."""
 
 import base64
+import contextlib
 import copy
 import importlib
 import json
@@ -41,6 +43,23 @@ RAW_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" * 5000, "0
 def sightings(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "functions" / "match"))
     return importlib.import_module("sightings")
+
+
+@pytest.fixture
+def deliveries(sightings):
+    return importlib.import_module("deliveries")
+
+
+def _as_delivered(deliveries, data: object, arrival: object) -> list[tuple[object, dict]]:
+    """The fuzzed record as the stream hands it over (base64 data) and as the queue does (the body's text)."""
+    stream = (deliveries.StreamRecords, {"kinesis": {"data": data, "approximateArrivalTimestamp": arrival}})
+    body = data
+    if isinstance(data, str):
+        with contextlib.suppress(ValueError):
+            body = base64.b64decode(data, validate=True).decode("utf-8", "surrogatepass")
+    sent = {"SentTimestamp": str(arrival * 1000)} if isinstance(arrival, float) and math.isfinite(arrival) else {}
+    queue = (deliveries.QueueRecords, {"body": body, "attributes": {**sent, "ApproximateReceiveCount": arrival}})
+    return [stream, queue]
 
 
 def _valid(rng: random.Random) -> dict:
@@ -112,30 +131,32 @@ def _mutated(rng: random.Random) -> object:
     return base64.b64encode(json.dumps(document).encode()).decode()  # valid
 
 
-def test_every_fuzzed_record_is_a_frame_or_a_rejection(sightings):
+def test_every_fuzzed_record_is_a_frame_or_a_rejection(sightings, deliveries):
     rng = random.Random(SEED)
     cameras = sightings.Cameras("arn:aws:kinesisvideo:eu-west-1:123456789012:stream/fuzz-", frozenset({"entrance"}))
     outcomes = {"frame": 0, "rejected": 0}
     for _ in range(RECORDS):
         data = _mutated(rng)
         arrival = rng.choice([NOW, NOW, NOW, None, "soon", math.nan, True, 1e308, -1.0])
-        try:
-            frame = sightings.decode(data, arrival, 85.0, cameras, now=NOW)
-        except sightings.Rejected as rejected:
-            outcomes["rejected"] += 1
-            assert str(rejected)
-            continue
-        outcomes["frame"] += 1
-        assert math.isfinite(frame.seen_at) and math.isfinite(frame.camera_clock_offset)
-        assert frame.camera == "entrance"
-        for sighting in frame.sightings:
-            assert isinstance(sighting.person_id, str) and sighting.person_id
-            assert 85.0 <= sighting.similarity <= 100.0
-            assert sighting.seen_at == frame.seen_at
-    assert outcomes["frame"] > RECORDS / 10 and outcomes["rejected"] > RECORDS / 2  # both paths exercised
+        for source, raw in _as_delivered(deliveries, data, arrival):
+            try:
+                frame = sightings.decode(source.payload(raw), source.arrived_at(raw), 85.0, cameras, now=NOW)
+            except sightings.Rejected as rejected:
+                outcomes["rejected"] += 1
+                assert str(rejected)
+                continue
+            outcomes["frame"] += 1
+            assert math.isfinite(frame.seen_at) and math.isfinite(frame.camera_clock_offset)
+            assert frame.camera == "entrance"
+            for sighting in frame.sightings:
+                assert isinstance(sighting.person_id, str) and sighting.person_id
+                assert 85.0 <= sighting.similarity <= 100.0
+                assert sighting.seen_at == frame.seen_at
+    assert outcomes["frame"] > RECORDS / 5 and outcomes["rejected"] > RECORDS  # both paths exercised
 
 
-def test_a_batch_of_fuzzed_records_never_fails_the_handler(pipeline):
+def test_a_batch_of_fuzzed_records_never_fails_the_handler(either_pipeline):
+    pipeline = either_pipeline
     pipeline.register("maria", "Maria Silva")
     rng = random.Random(SEED + 1)
     ours = pipeline.stream_arn("entrance")
