@@ -1,4 +1,5 @@
-"""The sample events in events/ (for `sam local invoke MatchFunction -e ...`) are real shapes the function handles."""
+"""The sample events in events/ (for `sam local invoke MatchFunction -e ...`) are real shapes the function handles:
+match-queue-* as the detection queue delivers them (FrameSearch mode), the others as the stream does."""
 
 import base64
 import json
@@ -14,6 +15,8 @@ EXPECTED_EMAILS = {
     "match-empty-frames.json": 0,
     "match-multi-face.json": 2,
     "match-malformed.json": 1,
+    "match-queue-visit.json": 1,
+    "match-queue-malformed.json": 1,
 }
 
 
@@ -27,7 +30,13 @@ def test_sample_event_is_handled_without_failures(path, pipeline_factory, capsys
     for person_id, name in PEOPLE.items():
         pipeline.register(person_id, name)
     event = json.loads(path.read_text())
+    arrivals = []
     for record in event["Records"]:  # the samples come from a stack named "greeter"; the test's has its own name
+        if record["eventSource"] == "aws:sqs":
+            record["body"] = record["body"].replace(":stream/greeter-", f":stream/{pipeline.stack.name}-")
+            arrivals.append(int(record["attributes"]["SentTimestamp"]) / 1000)
+            continue
+        arrivals.append(record["kinesis"]["approximateArrivalTimestamp"])
         try:
             data = base64.b64decode(record["kinesis"]["data"], validate=True)
         except ValueError:
@@ -35,7 +44,7 @@ def test_sample_event_is_handled_without_failures(path, pipeline_factory, capsys
         ours = data.replace(b":stream/greeter-", f":stream/{pipeline.stack.name}-".encode())
         if ours != data:
             record["kinesis"]["data"] = base64.b64encode(ours).decode()
-    pipeline.clock.now = max(record["kinesis"]["approximateArrivalTimestamp"] for record in event["Records"]) + 0.5
+    pipeline.clock.now = max(arrivals) + 0.5
     response = pipeline.app.lambda_handler(event, pipeline.source.context)
     assert response == {"batchItemFailures": []}
     assert len(pipeline.emails()) == EXPECTED_EMAILS[path.name]
