@@ -423,6 +423,12 @@ class QueueEventSource:
                 return
         raise AssertionError("the detection queue never drained")
 
+    def deliver_visible(self) -> None:
+        """One round of what Lambda's poller does now: deliver what is visible on the queue, waiting for nothing."""
+        messages = self._receive(int(self.settings.get("BatchSize", 10)))
+        if messages:
+            self._deliver(messages)
+
     def _skip_waits(self) -> int:
         """Make the messages that wait to be received again visible now; record how long each was to wait."""
         from moto.core.utils import unix_time_millis

@@ -61,6 +61,7 @@ class ClaimResult:
     claim: Claim
     last_seen: float  # the visit's last recorded sighting (the holder's, when the claim was not won)
     first_seen: float | None = None  # the visit's first sighting (its history row's key), when known
+    holder: str | None = None  # the alert that holds the visit, when the claim was not won
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ class Batch:
         self.unreadable: set[str] = set()  # people whose rows could not be read
         self._look_up({person for person, seen_at in latest.items() if not greeter.known_open(person, seen_at)})
         self.outcome: dict[str, str] = {}  # person id -> sent | quiet | unknown, within this batch
+        # person id -> the alert whose email is going out for their visit (claim in flight), within this batch
+        self.in_flight: dict[str, str] = {}
         self.still_here: dict[str, float] = {}  # person id -> latest sighting while their visit is open
         self.strangers: dict[str, int] = {}  # camera -> faces of nobody registered (counted, never stored)
         self.clock_off: dict[str, list[float]] = {}  # camera -> the clock offsets of its records, when off
@@ -285,6 +288,9 @@ class Batch:
         if outcome in ("sent", "quiet") or greeter.known_open(person_id, sighting.seen_at):
             self._stay_quiet(sighting)
             return
+        if self.in_flight.get(person_id, alert_id) != alert_id:  # only the holder's own record may take it
+            metrics.add_metric(name="AlertsSuppressed", unit=MetricUnit.Count, value=1)
+            return
         person = self._person(person_id)
         if person is None:
             logger.warning("a matched face belongs to no registered person (erased or unfinished)", person_id=person_id)
@@ -303,7 +309,15 @@ class Batch:
             abandoned_before=now - PENDING_TIMEOUT_SECONDS,
             now=now,
         )
-        if result.claim is not Claim.WON:
+        if result.claim is Claim.IN_FLIGHT:
+            # Another alert's email is going out, or its invocation died on the way and its record will come
+            # back (at once on the stream, after the visibility timeout on the queue, in any order with later
+            # records). Nothing is taken as open: that record must find the claim still its own, and a later
+            # batch asks again, until the visit is SENT or the claim lapses.
+            self.in_flight[person_id] = result.holder or ""
+            metrics.add_metric(name="AlertsSuppressed", unit=MetricUnit.Count, value=1)
+            return
+        if result.claim is Claim.OPEN:
             greeter.remember(person_id, result.last_seen, result.first_seen)
             self._stay_quiet(sighting)
             return

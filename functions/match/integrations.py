@@ -120,7 +120,10 @@ class DynamoDBVisits:
             first_seen = holder.get("first_seen", {}).get("N")
             sent = holder.get("alert_status", {}).get("S") == "SENT"
             return ClaimResult(
-                Claim.OPEN if sent else Claim.IN_FLIGHT, last_seen, float(first_seen) if first_seen else None
+                Claim.OPEN if sent else Claim.IN_FLIGHT,
+                last_seen,
+                float(first_seen) if first_seen else None,
+                holder=holder.get("alert_id", {}).get("S"),
             )
         return ClaimResult(Claim.WON, seen_at, seen_at)
 

@@ -88,3 +88,36 @@ def test_a_failed_message_does_not_hold_back_the_rest_of_its_batch(faults, pipel
     first = pipeline.source.invocations[0]
     assert len(first.records) == 3 and len(first.response["batchItemFailures"]) == 1
     assert len(pipeline.emails()) == 3
+
+
+def test_a_visit_whose_invocation_died_is_greeted_when_its_message_returns(faults, pipeline):
+    """The claim is in flight while its message waits out the visibility timeout; the person's later records
+    meanwhile stay quiet but do not take the visit as open, so the returning message still sends the email."""
+    pipeline.register("maria", "Maria Silva")
+    faults.die("sns.Publish", after_aws_did_it=False)
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    with pytest.raises(ProcessDied):
+        pipeline.source.drain()
+    pipeline.recycle()
+    for _ in range(3):  # she is still at the door: her new frames find the claim in flight
+        pipeline.clock.advance(2)
+        pipeline.put(pipeline.frame([("maria", 97.0)]))
+        pipeline.source.deliver_visible()
+    assert pipeline.emails() == []
+    pipeline.source.drain()  # the first message returns after the visibility timeout
+    assert len(pipeline.emails()) == 1
+
+
+def test_the_returning_message_takes_its_visit_back_even_after_a_later_record_in_its_batch(faults, pipeline):
+    """On the queue a batch has no order: the later frame may come first and find the claim in flight."""
+    pipeline.register("maria", "Maria Silva")
+    first = pipeline.frame([("maria", 97.0)])
+    faults.die("sns.Publish", after_aws_did_it=False)
+    with pytest.raises(ProcessDied):
+        pipeline.app.lambda_handler(pipeline.event(first), pipeline.source.context)
+    pipeline.recycle()
+    pipeline.clock.advance(3)
+    event = pipeline.event(first, pipeline.frame([("maria", 97.0)]))  # the first keeps its message id
+    event["Records"].reverse()
+    assert pipeline.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
+    assert len(pipeline.emails()) == 1
