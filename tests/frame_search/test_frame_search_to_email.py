@@ -1,5 +1,5 @@
 """End to end in frame-search mode: a camera's face crop -> the frame-search function -> the detection
-stream -> the unchanged match function (through Lambda's Kinesis event source, played on moto) -> email."""
+queue -> the match function (through Lambda's SQS event source mapping, played on moto) -> email."""
 
 import time
 from urllib.parse import parse_qs, urlparse
@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 import time_machine
-from event_source import KinesisEventSource, sent_emails
+from event_source import detection_source, sent_emails
 from frame_search_kit import PERSON_ID, astronaut_crop, stranger_crop
 from helpers import email_time, emf_blobs
 
@@ -32,7 +32,7 @@ def store(frame_search_factory, registered_factory, monkeypatch, lambda_context)
             }
         )
         match = frame_search.stack.load_function("MatchFunction", monkeypatch)
-        return frame_search, KinesisEventSource(frame_search.stack, match.lambda_handler, lambda_context)
+        return frame_search, detection_source(frame_search.stack, match.lambda_handler, lambda_context)
 
     return open_store
 
@@ -53,6 +53,12 @@ def test_a_registered_persons_crops_become_one_alert_email(store):
     assert f"Person id: {PERSON_ID}" in email["message"]
     assert "The face the camera saw" not in email["message"]  # snapshots are off by default
     assert [invocation.error for invocation in detections.invocations] == [None]
+    # The three records came through the template's queue mapping, in one batch.
+    [invocation] = detections.invocations
+    assert [record["eventSource"] for record in invocation.records] == ["aws:sqs"] * 3
+    assert {record["eventSourceARN"] for record in invocation.records} == {
+        frame_search.stack.get_att("DetectionQueue", "Arn")
+    }
 
 
 def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
