@@ -24,7 +24,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
-_JSON_PROTOCOL = {"dynamodb": "DynamoDB_20120810", "kinesis": "Kinesis_20131202", "rekognition": "RekognitionService"}
+# The services that answer in JSON (the others in XML); the value is their target prefix.
+_JSON_PROTOCOL = {
+    "dynamodb": "DynamoDB_20120810",
+    "kinesis": "Kinesis_20131202",
+    "rekognition": "RekognitionService",
+    "sqs": "AmazonSQS",
+}
 
 
 class ProcessDied(BaseException):  # noqa: N818 - not an error the code under test could handle
