@@ -25,6 +25,10 @@ _IAM_ACTION = {
     "s3:HeadObject": "s3:GetObject",
     "s3:CopyObject": "s3:PutObject",  # on the destination; the source needs s3:GetObject (see _implied)
     "s3:ListObjectsV2": "s3:ListBucket",
+    # SQS has no IAM actions of its own for batches: each is authorised as the single-message action.
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
 
 
