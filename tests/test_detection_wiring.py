@@ -113,6 +113,8 @@ def test_frame_search_mode_feeds_the_match_function_from_the_queue_only(frame_se
     assert not STREAM_ONLY_SETTINGS & set(mapping), "Lambda refuses stream settings on a queue's mapping"
     # Nothing else triggers it: SAM makes no mapping of its own from a function event.
     assert "Events" not in translated_resources(stack)["MatchFunction"]["Properties"]
+    # The function makes a failed record visible again after a short backoff, on this queue.
+    assert stack.function_environment("MatchFunction")["DETECTION_QUEUE_URL"] == stack.ref("DetectionQueue")
 
 
 def test_frame_search_mode_match_role_reads_the_queue_and_nothing_else_of_detection(frame_search):
@@ -178,8 +180,7 @@ def test_stream_processor_mode_has_the_data_stream_and_no_detection_queue(stream
     stack = stream_processor
     assert set(_of_type(stack, "AWS::Kinesis::Stream")) == {"DetectionStream"}
     assert "DetectionQueue" not in _of_type(stack, "AWS::SQS::Queue")
-    assert "DETECTION_QUEUE_URL" in stack.function_environment("MatchFunction")
-    assert stack.function_environment("MatchFunction")["DETECTION_QUEUE_URL"] == ""
+    assert stack.function_environment("MatchFunction")["DETECTION_QUEUE_URL"] == ""  # no queue to back off on
 
 
 def test_stream_processor_mode_feeds_the_match_function_from_the_stream_only(stream_processor):
