@@ -24,6 +24,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
+# The services that answer in JSON (the others in XML); the value is their target prefix.
 _JSON_PROTOCOL = {
     "dynamodb": "DynamoDB_20120810",
     "kinesis": "Kinesis_20131202",

@@ -20,15 +20,15 @@ from translated import function_role, role_statements
 
 # botocore's event names use the hyphenated service id; IAM uses its own prefixes.
 _IAM_PREFIX = {"kinesis-video": "kinesisvideo", "kinesis-video-archived-media": "kinesisvideo", "sfn": "states"}
-# Operations whose IAM action has another name.
+# Operations whose IAM action has another name (S3 authorises them as these actions).
 _IAM_ACTION = {
     "s3:HeadObject": "s3:GetObject",
     "s3:CopyObject": "s3:PutObject",  # on the destination; the source needs s3:GetObject (see _implied)
     "s3:ListObjectsV2": "s3:ListBucket",
-    # SQS authorises each batch call as the single-message action.
-    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    # SQS has no IAM actions of its own for batches: each is authorised as the single-message action.
     "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
 
 

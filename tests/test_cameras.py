@@ -69,6 +69,7 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
         assert sorted(_granted(staff_api, "rekognition:DescribeStreamProcessor")) == processor_arns
         assert not _granted(staff_api, "rekognition:StopStreamProcessor")
         assert "FrameSearchFunction" not in stack.resources
+        assert "DetectionQueue" not in stack.resources
     else:
         assert rekognition.processors == {}
         assert "StreamProcessorRole" not in stack.resources
@@ -77,6 +78,9 @@ def test_a_store_with_six_cameras_gets_each_one_its_stream_processor_permissions
         assert sorted(_granted(frame_search, "kinesisvideo:DescribeStream")) == sorted(arns.values())
         assert not allows(frame_search, Call("kinesisvideo:DescribeStream", sibling))
         assert stack.function_environment("FrameSearchFunction")["CAMERAS"] == ",".join(SIX)
+        # However many cameras, their records share one queue (and no data stream bills by the hour).
+        assert "DetectionStream" not in stack.resources
+        assert stack.outputs()["DetectionQueueUrl"] == stack.ref("DetectionQueue")
 
     # Each camera's resources and outputs carry its name without the dashes: back-door -> backdoor.
     outputs = stack.outputs()

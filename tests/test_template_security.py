@@ -132,12 +132,23 @@ def test_no_wildcard_resources_or_full_access_in_the_translated_template(templat
     assert {"RegistrationFunctionRole", "StoreHoursStateMachineRole", "MatchFunctionRole"} <= roles
 
 
-def test_the_match_function_reads_only_the_detection_stream(template):
+def test_the_match_function_reads_only_its_modes_detection_stream_or_queue(template):
     role = function_role(template, "MatchFunction")
     statements = role_statements(template, role)
+    # Neither of SAM's roles for a stream- or queue-triggered function (reads on every stream or queue).
     assert not [source for source, _ in statements if "AWSLambdaKinesisExecutionRole" in source]
-    kinesis = [s for _, s in statements if any(str(a).startswith("kinesis:") for a in _listify(s["Action"]))]
-    assert kinesis and all(_listify(s["Resource"]) == [template.get_att("DetectionStream", "Arn")] for s in kinesis)
+    assert not [source for source, _ in statements if "AWSLambdaSQSQueueExecutionRole" in source]
+    source = {"FrameSearch": "DetectionQueue", "StreamProcessor": "DetectionStream"}[
+        template.parameters["DetectionMode"]
+    ]
+    reads = [
+        s
+        for _, s in statements
+        if any(
+            str(a).startswith(("kinesis:", "sqs:ReceiveMessage", "sqs:DeleteMessage")) for a in _listify(s["Action"])
+        )
+    ]
+    assert reads and all(_listify(s["Resource"]) == [template.get_att(source, "Arn")] for s in reads)
 
 
 def test_an_aws_managed_policy_granting_reads_everywhere_fails_the_check(template):

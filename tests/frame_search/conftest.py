@@ -1,7 +1,9 @@
-"""Frame-search fixtures: a FrameSearch stack on moto with its function loaded, and a registered face."""
+"""Frame-search fixtures: a FrameSearch stack on moto with its function loaded, a registered face, and a store
+whose match function listens on the stack's detection source."""
 
 import boto3
 import pytest
+from event_source import detection_source
 from frame_search_kit import PERSON_ID, FrameSearch, jpeg
 from skimage import data
 
@@ -50,3 +52,28 @@ def no_retry_sleep(monkeypatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr("botocore.endpoint.time.sleep", slept.append)
     return slept
+
+
+@pytest.fixture
+def store(frame_search_factory, registered_factory, monkeypatch, lambda_context):
+    """A FrameSearch stack with the astronaut registered (face + people item) and its match function listening."""
+
+    def open_store(**parameters):
+        frame_search = frame_search_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", **parameters)
+        registered_factory(frame_search)
+        boto3.resource("dynamodb").Table(frame_search.stack.ref("PeopleTable")).put_item(
+            Item={
+                "person_id": PERSON_ID,
+                "name": "Eileen Collins",
+                "notes": "Likes the window seat.",
+                "consent": {"given_by": "Eileen Collins", "given_at": "2026-11-01T10:00:00Z", "wording_version": "v1"},
+                "face_ids": [],
+                "photo_keys": [],
+                "created_at": "2026-11-01T10:00:00Z",
+                "updated_at": "2026-11-01T10:00:00Z",
+            }
+        )
+        match = frame_search.stack.load_function("MatchFunction", monkeypatch)
+        return frame_search, detection_source(frame_search.stack, match.lambda_handler, lambda_context)
+
+    return open_store

@@ -91,18 +91,26 @@ class FrameSearch:
         listed = boto3.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return [item["Key"] for item in listed.get("Contents", [])]
 
-    def records(self) -> list[tuple[str, FaceSearchRecord]]:
-        """(partition key, parsed record) of everything on the detection stream, oldest first."""
-        kinesis = boto3.client("kinesis")
-        stream = self.stack.ref("DetectionStream")
-        found = []
-        for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-            iterator = kinesis.get_shard_iterator(
-                StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
-                found.append((record["PartitionKey"], FaceSearchRecord.model_validate_json(record["Data"])))
-        return found
+    def records(self) -> list[FaceSearchRecord]:
+        """Every face-search record on the detection queue, oldest first: received as the match function's
+        poller receives them, then made visible again at once, so that a later drain() still delivers them
+        (each look counts as one receive of each message)."""
+        sqs = boto3.client("sqs")
+        queue_url = self.stack.ref("DetectionQueue")
+        messages = []
+        while True:
+            answer = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageSystemAttributeNames=["All"]
+            )
+            if not answer.get("Messages"):
+                break
+            messages += answer["Messages"]
+        for message in messages:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        messages.sort(key=lambda message: int(message["Attributes"]["SentTimestamp"]))
+        return [FaceSearchRecord.model_validate_json(message["Body"]) for message in messages]
 
     def set_detection(self, state: str, camera: str | None = None) -> None:
         boto3.client("dynamodb").put_item(

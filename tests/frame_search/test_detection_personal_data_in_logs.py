@@ -1,12 +1,12 @@
 """No personal data in any log line or trace: a registered person with a distinctive name, notes and email walks
-past the camera (frame search -> detection stream -> match -> email), twice, and a second registered person's
+past the camera (frame search -> detection queue -> match -> email), twice, and a second registered person's
 row has an unexpected shape. Every log line both functions wrote and everything X-Ray would keep is searched
 for the person's name, notes, email and face ids."""
 
 import time
 
 import boto3
-from event_source import KinesisEventSource, sent_emails
+from event_source import detection_source, sent_emails
 from frame_search_kit import PERSON_ID, astronaut_crop, jpeg
 from helpers import PERSONAL_DATA, personal_data_in
 from skimage import data
@@ -47,7 +47,7 @@ def test_a_visit_leaves_no_personal_data_in_logs_or_traces(
     people.put_item(Item=_person(PERSON_ID, face_ids=face_ids[:1]))
     people.put_item(Item=_person(OTHER_PERSON, consent=PERSONAL_DATA["name"], face_ids=face_ids[1:]))
     match = frame_search.stack.load_function("MatchFunction", monkeypatch)
-    detections = KinesisEventSource(frame_search.stack, match.lambda_handler, lambda_context)
+    detections = detection_source(frame_search.stack, match.lambda_handler, lambda_context)
     observed.watch(frame_search.app, monkeypatch)
     observed.watch(match, monkeypatch)
 

@@ -36,9 +36,12 @@ def test_frame_search_calls_are_all_allowed_by_its_template_policies(
         "rekognition:SearchFacesByImage",
         "s3:GetObject",
         "s3:DeleteObject",
-        "kinesis:PutRecord",
+        "sqs:SendMessage",
         "kinesisvideo:DescribeStream",
     } <= actions
+    # The records went to the detection queue, and nowhere else.
+    queue = frame_search.stack.get_att("DetectionQueue", "Arn")
+    assert {call.resource for call in recorder.calls if call.action == "sqs:SendMessage"} == {queue}
     assert ("s3:PutObject" in actions) is bool(snapshot_days)
     # Rekognition fetched the crop from S3 with the function's own permissions.
     assert Call("s3:GetObject", f"arn:aws:s3:::{frame_search.bucket}/{key}") in recorder.calls

@@ -64,7 +64,9 @@ def test_the_function_may_touch_only_what_it_needs(template):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             granted.setdefault(action, []).append(statement["Resource"])
-    granted = {action: resources[0] if len(resources) == 1 else resources for action, resources in granted.items()}
+    granted = {
+        action: resources[0] if len(resources) == 1 else sorted(resources) for action, resources in granted.items()
+    }
     bucket_arn = stack.get_att("CropsBucket", "Arn")
     assert granted == {
         "dynamodb:GetItem": stack.get_att("FrameSearchStateTable", "Arn"),
@@ -73,12 +75,13 @@ def test_the_function_may_touch_only_what_it_needs(template):
         "s3:GetObject": f"{bucket_arn}/crops/*",
         "s3:DeleteObject": f"{bucket_arn}/crops/*",
         "s3:ListBucket": bucket_arn,
-        "kinesis:PutRecord": stack.get_att("DetectionStream", "Arn"),
         # exactly this stack's cameras, not every stream named <stack>-*
         "kinesisvideo:DescribeStream": stack.get_att("entranceVideoStream", "Arn"),
-        # What SAM adds to the role it generates: the failure queue for EventInvokeConfig's OnFailure, X-Ray
-        # (Tracing: Active) and AWSLambdaBasicExecutionRole's log writes.
-        "sqs:SendMessage": stack.get_att("FrameSearchFailureQueue", "Arn"),
+        # The detection queue its records go to; and what SAM adds to the role it generates: the failure queue
+        # for EventInvokeConfig's OnFailure, X-Ray (Tracing: Active) and AWSLambdaBasicExecutionRole's log writes.
+        "sqs:SendMessage": sorted(
+            [stack.get_att("DetectionQueue", "Arn"), stack.get_att("FrameSearchFailureQueue", "Arn")]
+        ),
         **dict.fromkeys(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "*"),
         **dict.fromkeys(
             [
@@ -184,4 +187,5 @@ def test_the_function_gets_every_configured_camera(template):
     assert env["CAMERAS"] == "entrance,till,back-office"
     assert env["VIDEO_STREAM_PREFIX"] == f"{stack.name}-"
     assert env["COLLECTION_ID"] == stack.ref("FaceCollection")
-    assert env["DETECTION_STREAM"] == stack.ref("DetectionStream")
+    assert env["DETECTION_QUEUE_URL"] == stack.ref("DetectionQueue")
+    assert "DETECTION_STREAM" not in env

@@ -1,40 +1,14 @@
 """End to end in frame-search mode: a camera's face crop -> the frame-search function -> the detection
-stream -> the unchanged match function (through Lambda's Kinesis event source, played on moto) -> email."""
+queue -> the match function (through Lambda's SQS event source mapping, played on moto) -> email."""
 
 import time
 from urllib.parse import parse_qs, urlparse
 
-import boto3
 import pytest
 import time_machine
-from event_source import KinesisEventSource, sent_emails
+from event_source import sent_emails
 from frame_search_kit import PERSON_ID, astronaut_crop, stranger_crop
 from helpers import email_time, emf_blobs
-
-
-@pytest.fixture
-def store(frame_search_factory, registered_factory, monkeypatch, lambda_context):
-    """A FrameSearch stack with the astronaut registered (face + people item) and its match function listening."""
-
-    def open_store(**parameters):
-        frame_search = frame_search_factory(StoreName="Casa Lisboa", StoreTimeZone="Europe/Lisbon", **parameters)
-        registered_factory(frame_search)
-        boto3.resource("dynamodb").Table(frame_search.stack.ref("PeopleTable")).put_item(
-            Item={
-                "person_id": PERSON_ID,
-                "name": "Eileen Collins",
-                "notes": "Likes the window seat.",
-                "consent": {"given_by": "Eileen Collins", "given_at": "2026-11-01T10:00:00Z", "wording_version": "v1"},
-                "face_ids": [],
-                "photo_keys": [],
-                "created_at": "2026-11-01T10:00:00Z",
-                "updated_at": "2026-11-01T10:00:00Z",
-            }
-        )
-        match = frame_search.stack.load_function("MatchFunction", monkeypatch)
-        return frame_search, KinesisEventSource(frame_search.stack, match.lambda_handler, lambda_context)
-
-    return open_store
 
 
 def test_a_registered_persons_crops_become_one_alert_email(store):
@@ -53,6 +27,12 @@ def test_a_registered_persons_crops_become_one_alert_email(store):
     assert f"Person id: {PERSON_ID}" in email["message"]
     assert "The face the camera saw" not in email["message"]  # snapshots are off by default
     assert [invocation.error for invocation in detections.invocations] == [None]
+    # The three records came through the template's queue mapping, in one batch.
+    [invocation] = detections.invocations
+    assert [record["eventSource"] for record in invocation.records] == ["aws:sqs"] * 3
+    assert {record["eventSourceARN"] for record in invocation.records} == {
+        frame_search.stack.get_att("DetectionQueue", "Arn")
+    }
 
 
 def test_with_snapshots_on_the_email_links_to_the_crop_for_an_hour(store):
