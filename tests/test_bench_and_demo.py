@@ -86,9 +86,10 @@ def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_ma
 QUEUE_LOSES_A_VISIT = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="on the detection queue a message whose invocation died after claiming the visit returns only after "
-    "the queue's visibility timeout; meanwhile the same person's later messages find the claim in flight, the "
-    "container then takes the visit as open, and the returning message stays quiet: no email for that visit",
+    reason="on the detection queue a message whose claim of the visit went through while its invocation failed "
+    "(the claim's answer lost, or the process died) comes back only after its backoff or the visibility timeout; "
+    "meanwhile the same person's later messages find the claim in flight, the container then takes the visit as "
+    "open, and the returning message stays quiet: no email for that visit",
 )
 
 
