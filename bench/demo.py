@@ -15,14 +15,15 @@ FrameSearch, the template's default, unless --mode says otherwise. The demo then
 3. detects as the mode does, frame by frame:
    - FrameSearch: the camera's own face detector (pi/greeter_camera/faces.py, YuNet) finds the faces and cuts
      the crops the camera would upload; each goes to the crops bucket under the camera's key and through the
-     real frame-search function (the EventBridge event S3 sends), which searches it and writes its record to
-     the detection stream. The recorded frames are seconds apart, so every face found is sent (the camera's
+     real frame-search function (the EventBridge event S3 sends), which searches it and sends its record to
+     the detection queue. The recorded frames are seconds apart, so every face found is sent (the camera's
      per-face rate limit, tested in tests/pi, only holds back faces seen again within seconds);
    - StreamProcessor: plays the stream processor's part: DetectFaces, then SearchFacesByImage on each face
      found, turned into the record a stream processor writes to the detection stream;
-4. replays those records through the real match function, as Lambda's Kinesis trigger would (1-second
-   batches), and shows the emails SNS would send: printed here and written as .eml files you can open in a
-   mail client. The frames are written too (frames/), so you can see what the cameras saw.
+4. hands those records to the real match function as Lambda's event source mapping on the mode's detection
+   queue (FrameSearch) or stream (StreamProcessor) would, once a second, and shows the emails SNS would send:
+   printed here and written as .eml files you can open in a mail client. The frames are written too
+   (frames/), so you can see what the cameras saw.
 Both functions run on a clock set to the moment of each frame, as if the visit were happening now.
 The link in an email points at the staff app of a stack that is not running: there is nothing behind it.
 """
@@ -51,11 +52,11 @@ from bench.harness import (
     REGION,
     ROOT,
     DetectionSettings,
-    KinesisEventSource,
     LambdaContext,
     Stack,
     crop_face,
     crop_object_key,
+    detection_source,
     emitted_metrics,
     encode_jpeg,
     face_search_record,
@@ -341,7 +342,7 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print, mode:
             register_person(stack, person.person_id, person.name, notes=person.notes, face_ids=face_ids)
 
         # 2-4. The recorded visit, detected frame by frame as the mode does, and the real match function on the
-        # records, delivered as Lambda's Kinesis trigger would (one batch per second with records in it).
+        # records, delivered as Lambda's event source mapping would (one batch per second with records in it).
         video = {
             camera: stack.client("kinesisvideo").describe_stream(StreamName=f"{stack.name}-{camera}")["StreamInfo"][
                 "StreamARN"
@@ -354,7 +355,7 @@ def run_demo(output: Path = OUTPUT, show_frames: bool = False, echo=print, mode:
         camera = FrameSearchCamera(stack, monkeypatch, clock) if mode == "FrameSearch" else None
         app = stack.load_function("MatchFunction", monkeypatch)
         monkeypatch.setattr(app, "now", clock)
-        source = KinesisEventSource(stack, app.lambda_handler, LambdaContext(), clock=clock)
+        source = detection_source(stack, app.lambda_handler, LambdaContext(), clock=clock)
         alerts: list[tuple[dict, float]] = []
         crops = 0
         seen: list[str] = []

@@ -37,6 +37,8 @@ LambdaContext = _tests_conftest().LambdaContext
 import boto3  # noqa: E402
 from event_source import (  # noqa: E402, F401
     KinesisEventSource,
+    QueueEventSource,
+    detection_source,
     face,
     face_search_record,
     kinesis_event_record,

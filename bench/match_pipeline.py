@@ -1,28 +1,38 @@
 """The match pipeline, measured: Greeter's match function against a naive per-frame consumer, on one stream.
 
-    .venv/bin/python -m bench.match_pipeline                    # from the repository root (make bench); minutes
-    .venv/bin/python -m bench.match_pipeline --repeat 5         # more rounds, steadier timings
-    .venv/bin/python -m bench.match_pipeline --face-share 0.5   # people facing the camera half the time (slower)
+    .venv/bin/python -m bench.match_pipeline                         # from the repository root (make bench); minutes
+    .venv/bin/python -m bench.match_pipeline --repeat 5              # more rounds, steadier timings
+    .venv/bin/python -m bench.match_pipeline --face-share 0.5        # people facing the camera half the time
+    .venv/bin/python -m bench.match_pipeline --mode StreamProcessor  # the records a stream processor writes
 
-The stream is what a store's stream processors write in about three quarters of an hour (generated, seeded,
-the same every run): two cameras (entrance, till) at 5 frames per second, each analysed frame one record in the
-stream processor's shape; 20 visits of registered people lasting 1-5 minutes, in which the camera sees the
-person's face in about 10% of the frames (they face the shelves, not the camera; a few of those matches fall
-under the threshold, so the processor reports a face matching nobody), strangers walking past, a few people who
-come back after longer than a visit can last unseen (the cooldown, and the quarter more by which a visit's
-recorded last sighting may lag: see functions/match/greeting.py), a couple of visits overlapping at one camera
-and a few people who walk from the entrance to the till. Between visits the cameras see nobody: empty records.
+The stream is what a store's two cameras (entrance, till) see in about three quarters of an hour (generated,
+seeded, the same every run), analysed at 5 frames per second: 20 visits of registered people lasting 1-5
+minutes, in which the camera sees the person's face in about 10% of the frames (they face the shelves, not the
+camera; a few of those matches fall under the threshold, so the search reports a face matching nobody),
+strangers walking past, a few people who come back after longer than a visit can last unseen (the cooldown,
+and the quarter more by which a visit's recorded last sighting may lag: see functions/match/greeting.py), a
+couple of visits overlapping at one camera and a few people who walk from the entrance to the till. Between
+visits the cameras see nobody.
 
-Both consumers get exactly the same Lambda events: the records in arrival order, cut into 1-second batches per
-shard as Lambda's event source mapping would (MaximumBatchingWindowInSeconds and BatchSize from template.yaml).
-The events go straight to the handlers rather than through moto's Kinesis, whose GetRecords rescans a shard's
-whole history on each call: that would time the harness, not the consumers.
+What reaches the match function depends on the stack's DetectionMode (`--mode`; FrameSearch, the template's
+default, unless it says otherwise), each record in the stream processor's shape:
+- FrameSearch: one record per face the cameras find (frame search searches each face crop on its own), sent to
+  the detection queue; a frame with nobody in it sends nothing;
+- StreamProcessor: one record per analysed frame, empty or not, written to the detection stream.
+Both consumers get exactly the same Lambda events: the records in arrival order, cut into 1-second batches as
+the mode's event source mapping would (MaximumBatchingWindowInSeconds and BatchSize from template.yaml): one
+batch a window from the queue, one per shard from the stream. The events go straight to the handlers rather
+than through moto's queue or stream (whose GetRecords rescans a shard's whole history on each call): that would
+time the harness, not the consumers.
 
 Measured per consumer, on moto (template.yaml's tables and topic via tests/stack.py):
 - emails per visit and in total (each published message is matched to the visit of its person at that time);
-- AWS calls per 1,000 records, by operation (counted at botocore's send, tests/faults.py), the staff tablets'
-  arrival pushes among them: each HTTPS publish request to AppSync Events, counted where it arrives (the AppSync
-  Events stand-in, local/appsync_events.py) as `appsync.EventPublish`;
+- AWS calls per 1,000 records and per visit, by operation: the consumer's own calls (counted at botocore's
+  send, tests/faults.py), the staff tablets' arrival pushes among them: each HTTPS publish request to AppSync
+  Events, counted where it arrives (the AppSync Events stand-in, local/appsync_events.py) as
+  `appsync.EventPublish`. What Lambda's poller does for the function is not among them: its ReceiveMessage and
+  DeleteMessageBatch on the detection queue and its long polls of the empty queue (and the frame-search
+  function's SendMessage) are priced by the bill bench (bench/monthly_bill.py), not counted here;
 - handler time per 1,000 records: wall-clock (and CPU) time inside the handler, median of the rounds. This is
   our code plus moto answering in-process, not AWS: a real GetItem or Publish takes milliseconds more, which
   would widen the gap. The match function replays the whole stream in every round, starting cold; the naive
@@ -31,19 +41,23 @@ Measured per consumer, on moto (template.yaml's tables and topic via tests/stack
 - for the match function, the AlertLatency metric it emitted. Its clock (`app.now`) is simulated: during an
   invocation it reads the moment Lambda would invoke it (the end of the record's 1-second batching window)
   plus the real time the handler has spent so far. So the latency is the batching wait plus our handler's
-  time; it leaves out the stream processor's own delay and Lambda's invoke overhead.
+  time; it leaves out the face search's own delay and Lambda's invoke overhead.
 
 Then, each on a fresh deployment: AWS calls per visit on the same stream, on an all-visit stream (the same
 visits, the face in every frame, no empty frame), and on all-visit streams of 1-, 5- and 30-minute visits, for
-both consumers; and emails per visit under faults: a stream of 100 short visits delivered with Lambda's Kinesis
-retry semantics while AWS calls are refused, carried out with their answers lost, or kill the process
-(FAULT_RATES), with cold starts after every death and now and then.
+both consumers; and emails per visit under faults: a stream of 100 short visits delivered with the retry
+semantics of the mode's event source mapping (the queue's: each failed message back on its own after the
+match function's backoff, parked by the queue's redrive; the stream's: retry from the first failed record,
+bisect) while AWS calls are refused, carried out with their answers lost, or kill the process (FAULT_RATES),
+with cold starts after every death and now and then.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import heapq
 import json
 import math
 import os
@@ -69,6 +83,7 @@ from bench.harness import (
     LambdaContext,
     ProcessDied,
     Stack,
+    detection_source,
     emitted_metrics,
     face,
     face_search_record,
@@ -86,7 +101,8 @@ from local import appsync_events
 FPS = 5
 CAMERAS = ("entrance", "till")
 START = datetime(2026, 11, 17, 10, 0, tzinfo=UTC).timestamp()  # a Tuesday, opening time
-STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Cameras": "entrance,till", "DetectionMode": "StreamProcessor"}
+STACK_PARAMETERS = {"AlertEmails": "staff@example.com", "Cameras": "entrance,till"}
+MODES = ("FrameSearch", "StreamProcessor")  # the template's default first
 NAIVE_CONSUMER = ROOT / "bench" / "naive_match"
 RESULTS = ROOT / "bench" / "results" / "match_pipeline.md"
 NAMES = [
@@ -140,11 +156,22 @@ class DetectionStream:
     cooldown_seconds: float
     minutes: tuple[float, float]  # how long visits last
     face_share: float  # on average, the share of a visit's frames in which the camera sees the face
+    mode: str = MODES[0]  # the stack's DetectionMode: what carries the records to the match function
     _by_person: dict[str, list[Visit]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for visit in self.visits:
             self._by_person.setdefault(visit.person_id, []).append(visit)
+
+    @functools.cached_property
+    def records(self) -> list[Frame]:
+        """What reaches the match function. A stream processor writes one record per analysed frame, empty or
+        not. Frame search sends one record per face crop, that face alone, and nothing for a frame without a
+        face: every face in the frames counts as a crop here (the camera's per-face resend limit would send
+        fewer, so this is the busier case for both consumers)."""
+        if self.mode == "StreamProcessor":
+            return self.frames
+        return [Frame(frame.at, frame.camera, (found,)) for frame in self.frames for found in frame.faces]
 
     def visit_of(self, person_id: str, at: float, slack: float = 5.0) -> Visit | None:
         """The visit of `person_id` under way at `at` (an email may leave up to a batching window after)."""
@@ -164,7 +191,7 @@ class DetectionStream:
 
     def composition(self) -> Counter:
         counts: Counter = Counter()
-        for frame in self.frames:
+        for frame in self.records:
             if not frame.faces:
                 counts["no face"] += 1
             elif any(frame.faces):
@@ -187,6 +214,7 @@ def generate_stream(
     threshold: float = 85.0,
     cooldown_minutes: float = 30,
     only_visits: bool = False,
+    mode: str = MODES[0],
 ) -> DetectionStream:
     """A seeded, realistic detection stream (see the module docstring); the same arguments give the same stream."""
     rng = random.Random(seed)
@@ -289,7 +317,17 @@ def generate_stream(
             if faces or not only_visits:  # an all-visit stream: no frame without a face in it
                 frames.append(Frame(at, camera, tuple(faces)))
     return DetectionStream(
-        start, end, people, visit_list, frames, strangers, threshold, cooldown, minutes=minutes, face_share=face_share
+        start,
+        end,
+        people,
+        visit_list,
+        frames,
+        strangers,
+        threshold,
+        cooldown,
+        minutes=minutes,
+        face_share=face_share,
+        mode=mode,
     )
 
 
@@ -301,35 +339,60 @@ class Invocation:
 
 
 def lambda_events(stream: DetectionStream, stack: Stack) -> list[Invocation]:
-    """The stream as Lambda delivers it: per shard, batches of what arrived in one batching window."""
-    source = KinesisEventSource(stack, handler=None, context=None)
+    """The records as Lambda's event source mapping delivers them, in batches of what arrived in one batching
+    window (BatchSize and MaximumBatchingWindowInSeconds from the mode's mapping in template.yaml): the
+    detection queue's, one batch a window for the whole store; or the detection stream's, one per shard."""
+    source = detection_source(stack, handler=None, context=None)
     window = float(source.settings.get("MaximumBatchingWindowInSeconds", 0)) or 1.0
     batch_size = int(source.settings.get("BatchSize", 100))
     video = {camera: _video_stream_arn(stack, camera) for camera in CAMERAS}
-    shards = {camera: source.shard_for(camera) for camera in CAMERAS}
-    batches: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    sequence: Counter = Counter()
-    for frame in stream.frames:
-        faces = [face(list(matches), left=0.1 + 0.25 * i) for i, matches in enumerate(frame.faces)]
-        document = face_search_record(video[frame.camera], frame.at, faces)
-        shard = shards[frame.camera]
-        sequence[shard] += 1
-        record = kinesis_event_record(
-            stack,
-            source.stream_arn,
-            shard,
-            sequence_number=f"4959{int(shard.split('-')[-1]):04d}{sequence[shard]:048d}",
-            data=json.dumps(document).encode(),
-            partition_key=frame.camera,
-            arrival=frame.at,
-        )
-        batches[(int((frame.at - stream.start) // window), shard)].append(record)
+    documents = [(frame, _document(frame, video[frame.camera])) for frame in stream.records]
     invocations = []
-    for (number, _shard), records in sorted(batches.items()):
-        for first in range(0, len(records), batch_size):
-            invoked_at = stream.start + (number + 1) * window
-            invocations.append(Invocation(invoked_at, {"Records": records[first : first + batch_size]}))
+    if isinstance(source, KinesisEventSource):
+        shards = {camera: source.shard_for(camera) for camera in CAMERAS}
+        batches: dict[tuple[int, str], list[dict]] = defaultdict(list)
+        sequence: Counter = Counter()
+        for frame, document in documents:
+            shard = shards[frame.camera]
+            sequence[shard] += 1
+            record = kinesis_event_record(
+                stack,
+                source.stream_arn,
+                shard,
+                sequence_number=f"4959{int(shard.split('-')[-1]):04d}{sequence[shard]:048d}",
+                data=json.dumps(document).encode(),
+                partition_key=frame.camera,
+                arrival=frame.at,
+            )
+            batches[(int((frame.at - stream.start) // window), shard)].append(record)
+        for (number, _shard), records in sorted(batches.items()):
+            for first in range(0, len(records), batch_size):
+                invoked_at = stream.start + (number + 1) * window
+                invocations.append(Invocation(invoked_at, {"Records": records[first : first + batch_size]}))
+        return invocations
+    windows: dict[int, list[tuple[Frame, dict]]] = defaultdict(list)
+    for frame, document in documents:
+        windows[int((frame.at - stream.start) // window)].append((frame, document))
+    for number, arrived in sorted(windows.items()):
+        for first in range(0, len(arrived), batch_size):
+            batch = arrived[first : first + batch_size]
+            # One event per batch, its messages sent when the crops were searched; `shard` keeps every batch's
+            # message ids apart (the match function names an alert by its record's message id).
+            event = source.event(
+                [json.dumps(document).encode() for _, document in batch],
+                batch[0][0].at,
+                shard=len(invocations) + 1,
+            )
+            for record, (frame, _) in zip(event["Records"], batch, strict=True):
+                record["attributes"]["SentTimestamp"] = str(round(frame.at * 1000))
+            invocations.append(Invocation(stream.start + (number + 1) * window, event))
     return invocations
+
+
+def _document(frame: Frame, video_stream_arn: str) -> dict:
+    """The face-search record of a frame (a stream processor's) or of a face crop (frame search's: one face)."""
+    faces = [face(list(matches), left=0.1 + 0.25 * i) for i, matches in enumerate(frame.faces)]
+    return face_search_record(video_stream_arn, frame.at, faces)
 
 
 def _video_stream_arn(stack: Stack, camera: str) -> str:
@@ -361,6 +424,10 @@ class Consumer:
 
 
 def _load_match_function(stack: Stack, monkeypatch, clock: SimulatedClock):
+    return _load_match_app(stack, monkeypatch, clock).lambda_handler
+
+
+def _load_match_app(stack: Stack, monkeypatch, clock: SimulatedClock):
     app = stack.load_function("MatchFunction", monkeypatch)
     monkeypatch.setattr(app, "now", clock)
     channel = appsync_events.running
@@ -369,7 +436,7 @@ def _load_match_function(stack: Stack, monkeypatch, clock: SimulatedClock):
             publisher = getattr(listener, "_publisher", None)
             if publisher is not None:
                 monkeypatch.setattr(publisher, "http_endpoint", channel.http_endpoint)
-    return app.lambda_handler
+    return app
 
 
 @contextlib.contextmanager
@@ -497,7 +564,8 @@ def _forget_visits(stack: Stack) -> None:
 
 def deploy(stream: DetectionStream) -> Stack:
     """template.yaml on moto, its people registered (call inside `offline_aws()`)."""
-    stack = Stack({**STACK_PARAMETERS, "AlertCooldownMinutes": round(stream.cooldown_seconds / 60)}).deploy()
+    parameters = {"DetectionMode": stream.mode, "AlertCooldownMinutes": round(stream.cooldown_seconds / 60)}
+    stack = Stack({**STACK_PARAMETERS, **parameters}).deploy()
     for person_id, name in stream.people.items():
         register_person(stack, person_id, name, notes="Prefers to browse alone; ask about the new season.")
     return stack
@@ -573,7 +641,7 @@ def run(stream: DetectionStream, repeat: int = 3, progress: Callable[[str], None
 
 
 # ---------------------------------------------------------------------- calls per visit, several streams
-def all_visit_stream(minutes: float, visits: int = 2, seed: int = 2026) -> DetectionStream:
+def all_visit_stream(minutes: float, visits: int = 2, seed: int = 2026, mode: str = MODES[0]) -> DetectionStream:
     """Visits of `minutes` one after another, the face in every frame, no empty frame and no stranger."""
     return generate_stream(
         visits=visits,
@@ -585,6 +653,7 @@ def all_visit_stream(minutes: float, visits: int = 2, seed: int = 2026) -> Detec
         minutes=(minutes, minutes),
         seed=seed,
         only_visits=True,
+        mode=mode,
     )
 
 
@@ -601,7 +670,12 @@ class VisitCalls:
 def _all_visit(stream: DetectionStream) -> DetectionStream:
     """The bench's visits (same people, times and cameras) with the face in every frame and nothing else."""
     return generate_stream(
-        visits=len(stream.visits), strangers=0, face_share=1.0, minutes=stream.minutes, only_visits=True
+        visits=len(stream.visits),
+        strangers=0,
+        face_share=1.0,
+        minutes=stream.minutes,
+        only_visits=True,
+        mode=stream.mode,
     )
 
 
@@ -610,7 +684,7 @@ def calls_per_visit(label: str, stream: DetectionStream) -> VisitCalls:
     greeter, naive = measured.total("greeter"), measured.total("naive")
     return VisitCalls(
         label,
-        len(stream.frames),
+        len(stream.records),
         len(stream.visits),
         sum(greeter.calls.values()),
         sum(naive.calls.values()),
@@ -630,9 +704,9 @@ FAULT_RATES = {
 }
 
 
-def faults_stream(visits: int = 100, seed: int = 2026) -> DetectionStream:
+def faults_stream(visits: int = 100, seed: int = 2026, mode: str = MODES[0]) -> DetectionStream:
     """Many short visits, only the frames with faces in them (empty frames cost no AWS call, so no fault)."""
-    return generate_stream(visits=visits, face_share=0.3, minutes=(1, 2), seed=seed, only_visits=True)
+    return generate_stream(visits=visits, face_share=0.3, minutes=(1, 2), seed=seed, only_visits=True, mode=mode)
 
 
 RECYCLE_EVERY = 200  # invocations, on average, between two cold starts of the execution environment
@@ -647,6 +721,8 @@ class FaultResult:
     parked_records: int
     invocations: int
     cold_starts: int
+    mode: str = MODES[0]
+    max_retries: int = 8
 
     @property
     def windows(self) -> int:
@@ -655,11 +731,13 @@ class FaultResult:
 
 
 def run_under_faults(stream: DetectionStream, seed: int = 2026) -> FaultResult:
-    """The stream delivered as Lambda would with faults at FAULT_RATES: retry from the first failed record,
-    bisect on a failed invocation, 8 retries then the failure queue, a cold start after a death and now and then."""
+    """The stream delivered as Lambda would with faults at FAULT_RATES, a cold start after a death and now and
+    then. The detection queue: each failed message comes back on its own after the match function's backoff (or
+    the queue's visibility timeout when the process died), and the queue parks it after `max_retries` retries.
+    The detection stream: retry from the first failed record, bisect on a failed invocation, `max_retries`
+    retries, then the failure queue."""
     injector = FaultInjector()
     uninstall = install_fault_injector(injector)
-    rng = random.Random(seed)
     try:
         with (
             offline_aws(),
@@ -669,56 +747,129 @@ def run_under_faults(stream: DetectionStream, seed: int = 2026) -> FaultResult:
         ):
             stack = deploy(stream)
             invocations = lambda_events(stream, stack)
-            max_retries = int(KinesisEventSource(stack, None, None).settings["MaximumRetryAttempts"])
-            clock = SimulatedClock()
-            handler = _load_match_function(stack, monkeypatch, clock)
-            notifications = published(stack)
+            source = detection_source(stack, None, None)
+            run = _FaultRun(stream, stack, monkeypatch, random.Random(seed))
             injector.at_random(FAULT_RATES, seed)
-            context = LambdaContext()
-            emails_by_visit = {visit.number: 0 for visit in stream.visits}
-            unattributed = parked = calls = cold_starts = 0
-            for invocation in invocations:
-                pending, size, attempts = list(invocation.event["Records"]), len(invocation.event["Records"]), 0
-                while pending:
-                    batch = pending[:size]
-                    sent_before = len(notifications)
-                    clock.invoke(invocation.invoked_at + attempts)
-                    calls += 1
-                    whole = died = False
-                    try:
-                        response = handler({"Records": batch}, context)
-                        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-                    except BatchProcessingError:
-                        failed, whole = {r["kinesis"]["sequenceNumber"] for r in batch}, True
-                    except ProcessDied:
-                        failed, whole, died = {r["kinesis"]["sequenceNumber"] for r in batch}, True, True
-                    for message in notifications[sent_before:]:
-                        visit = stream.visit_of(_attribute(message, "person_id"), clock.invoked_at, slack=30)
-                        if visit is None:
-                            unattributed += 1
-                        else:
-                            emails_by_visit[visit.number] += 1
-                    if died or rng.random() < 1 / RECYCLE_EVERY:
-                        handler = _load_match_function(stack, monkeypatch, clock)
-                        cold_starts += 1
-                    if not failed:
-                        del pending[: len(batch)]
-                        size, attempts = len(pending), 0
-                        continue
-                    first = next(i for i, r in enumerate(batch) if r["kinesis"]["sequenceNumber"] in failed)
-                    del pending[:first]
-                    attempts += 1
-                    if attempts > max_retries:
-                        parked += len(batch) - first
-                        del pending[: len(batch) - first]
-                        size, attempts = len(pending), 0
-                    elif whole and len(batch) > 1:
-                        size = max(1, len(batch) // 2)
+            if isinstance(source, KinesisEventSource):
+                _deliver_from_stream(run, invocations, source.max_retries)
+            else:
+                visibility = float(stack.resources["DetectionQueue"]["Properties"]["VisibilityTimeout"])
+                _deliver_from_queue(run, invocations, source.max_retries, visibility)
     finally:
         uninstall()
     return FaultResult(
-        len(stream.visits), emails_by_visit, unattributed, injector.injected_kinds, parked, calls, cold_starts
+        len(stream.visits),
+        run.emails_by_visit,
+        run.unattributed,
+        injector.injected_kinds,
+        run.parked,
+        run.invocations,
+        run.cold_starts,
+        stream.mode,
+        source.max_retries,
     )
+
+
+class _FaultRun:
+    """The match function invoked under faults: its emails counted per visit, its container recycled."""
+
+    def __init__(self, stream: DetectionStream, stack: Stack, monkeypatch, rng: random.Random) -> None:
+        self.stream, self.stack, self.monkeypatch, self.rng = stream, stack, monkeypatch, rng
+        self.clock = SimulatedClock()
+        self.handler = self._cold_start()
+        self.notifications = published(stack)
+        self.context = LambdaContext()
+        self.emails_by_visit = {visit.number: 0 for visit in stream.visits}
+        self.unattributed = self.parked = self.invocations = self.cold_starts = 0
+
+    def _cold_start(self) -> Callable:
+        app = _load_match_app(self.stack, self.monkeypatch, self.clock)
+        # The match function's own backoff for a failed message (the visibility it sets), from its integrations.
+        self.backoff = sys.modules[app.QueueRetries.__module__].backoff_seconds
+        return app.lambda_handler
+
+    def invoke(
+        self, batch: list[dict], at: float, key: Callable[[dict], str], slack: float
+    ) -> tuple[set[str], bool, bool]:
+        """One invocation at `at`: the keys of the records that failed (all of them when the invocation failed
+        as a whole), whether it failed as a whole (an error, not a partial batch response), and whether the
+        process died."""
+        sent_before = len(self.notifications)
+        self.clock.invoke(at)
+        self.invocations += 1
+        whole = died = False
+        try:
+            response = self.handler({"Records": batch}, self.context)
+            failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        except BatchProcessingError:
+            failed, whole = {key(r) for r in batch}, True
+        except ProcessDied:
+            failed, whole, died = {key(r) for r in batch}, True, True
+        for message in self.notifications[sent_before:]:
+            visit = self.stream.visit_of(_attribute(message, "person_id"), at, slack=slack)
+            if visit is None:
+                self.unattributed += 1
+            else:
+                self.emails_by_visit[visit.number] += 1
+        if died or self.rng.random() < 1 / RECYCLE_EVERY:
+            self.handler = self._cold_start()
+            self.cold_starts += 1
+        return failed, whole, died
+
+
+def _deliver_from_stream(run: _FaultRun, invocations: list[Invocation], max_retries: int) -> None:
+    """Lambda's Kinesis semantics: a shard waits for its batch; retry from the first failed record, bisect a
+    batch that failed as a whole, give up (the failure queue) after `max_retries` retries."""
+
+    def key(record: dict) -> str:
+        return record["kinesis"]["sequenceNumber"]
+
+    for invocation in invocations:
+        pending, size, attempts = list(invocation.event["Records"]), len(invocation.event["Records"]), 0
+        while pending:
+            batch = pending[:size]
+            failed, whole, _ = run.invoke(batch, invocation.invoked_at + attempts, key, slack=30)
+            if not failed:
+                del pending[: len(batch)]
+                size, attempts = len(pending), 0
+                continue
+            first = next(i for i, r in enumerate(batch) if key(r) in failed)
+            del pending[:first]
+            attempts += 1
+            if attempts > max_retries:
+                run.parked += len(batch) - first
+                del pending[: len(batch) - first]
+                size, attempts = len(pending), 0
+            elif whole and len(batch) > 1:
+                size = max(1, len(batch) // 2)
+
+
+def _deliver_from_queue(run: _FaultRun, invocations: list[Invocation], max_retries: int, visibility: float) -> None:
+    """Lambda's SQS semantics: the messages after a failed one are handled now; each failed message comes
+    back on its own, after the backoff the match function sets (or the visibility timeout, when the process
+    died before it could), in a batch of what comes back together; the queue's redrive parks it after
+    `max_retries` retries. Emails may leave up to a visibility timeout after the visit."""
+    due = [(invocation.invoked_at, n, invocation.event["Records"]) for n, invocation in enumerate(invocations)]
+    heapq.heapify(due)
+    receives: Counter = Counter()
+    order = len(due)
+    while due:
+        at, _, batch = heapq.heappop(due)
+        for record in batch:
+            receives[record["messageId"]] += 1
+            record["attributes"]["ApproximateReceiveCount"] = str(receives[record["messageId"]])
+        failed, _, died = run.invoke(batch, at, lambda r: r["messageId"], slack=visibility + 30)
+        back: dict[float, list[dict]] = defaultdict(list)
+        for record in batch:
+            if record["messageId"] not in failed:
+                continue
+            if receives[record["messageId"]] > max_retries:
+                run.parked += 1
+            else:
+                back[visibility if died else run.backoff(receives[record["messageId"]])].append(record)
+        for wait, records in back.items():
+            order += 1
+            heapq.heappush(due, (at + wait, order, records))
 
 
 # ---------------------------------------------------------------------- the report
@@ -759,7 +910,7 @@ def report(
         key: ", ".join(f"{r.ms_per_1000_records:,.0f}" for r in getattr(measured, key)) for key in ("greeter", "naive")
     }
     composition = stream.composition()
-    records = len(stream.frames)
+    records = len(stream.records)
     people_back = len(stream.visits) - len(stream.people)
     minutes = (stream.end - stream.start) / 60
     per_visit = {key: list(r.emails_by_visit.values()) for key, r in (("greeter", greeter), ("naive", naive))}
@@ -775,8 +926,10 @@ def report(
         f"{minutes:.0f} minutes; the camera sees a visitor's face in {stream.face_share:.0%} of a visit's frames "
         f"on average (people face the shelves, not the camera): {records:,} records, "
         + ", ".join(f"{count / records:.0%} {kind}" for kind, count in composition.most_common())
-        + f". Delivered as {greeter.invocations:,} Lambda invocations of 1-second batches per shard, the same "
-        "events to both consumers, on moto.",
+        + f". DetectionMode={stream.mode}: "
+        + _DELIVERY[stream.mode]
+        + f" Delivered as {greeter.invocations:,} "
+        "Lambda invocations of 1-second batches, the same events to both consumers, on moto.",
         "",
         "| | Greeter match function | naive consumer (walkthrough style) | naive / Greeter |",
         "|---|---:|---:|---:|",
@@ -825,6 +978,10 @@ def report(
         f"{greeter.metrics.get('AlertsSuppressed', 0):,.0f} suppressed by the cooldown, "
         f"{greeter.metrics.get('EmptyFrames', 0):,.0f} empty frames, "
         f"{greeter.metrics.get('FacesDetected', 0):,.0f} faces, {greeter.metrics.get('FacesMatched', 0):,.0f} matched.",
+        "- AWS calls are each consumer's own (counted at botocore's send; tablet pushes where they arrive). Lambda's "
+        "poller's requests for the function are not among them: on the detection queue its ReceiveMessage and "
+        "DeleteMessageBatch and its long polls of the empty queue, with the frame-search function's SendMessage, "
+        "are priced by `.venv/bin/python -m bench.monthly_bill`.",
         f"- Handler time per 1,000 records in each round, ms: Greeter {each['greeter']} (the whole stream each "
         f"round, starting cold); naive {each['naive']} ("
         + (
@@ -838,7 +995,7 @@ def report(
         "more, which only widens the gap); CPU time is steadier when the machine is busy. X-Ray tracing off.",
         "- Alert latency: the match function's own AlertLatency metric (frame filmed -> email published), with its "
         "clock simulated as the moment Lambda would invoke it (end of the 1-second batching window) plus the real "
-        "time spent in the handler. It leaves out the stream processor's delay and Lambda's invoke overhead. "
+        "time spent in the handler. It leaves out the face search's delay and Lambda's invoke overhead. "
         f"{len(latencies)} alerts.",
     ]
     lines += _visit_calls_section(visit_calls) + _faults_section(faults)
@@ -872,6 +1029,25 @@ def _visit_calls_section(rows: list[VisitCalls]) -> list[str]:
     return [*lines, ""]
 
 
+_DELIVERY = {
+    "FrameSearch": "one record per face found (frame search's crops), none for a frame with nobody in it, "
+    "through the detection queue.",
+    "StreamProcessor": "one record per analysed frame (a stream processor's), empty or not, through the detection "
+    "stream.",
+}
+_RETRIES = {
+    "FrameSearch": lambda retries: (
+        "SQS retry semantics (the messages after a failed one handled at once, each "
+        "failed one back on its own after the match function's backoff, or the queue's visibility timeout when the "
+        f"process died; {retries} retries, then the queue's redrive parks it in the failure queue)"
+    ),
+    "StreamProcessor": lambda retries: (
+        "Kinesis retry semantics (retry from the first failed record, bisect a "
+        f"failed invocation, {retries} retries, then the failure queue)"
+    ),
+}
+
+
 def _faults_section(result: FaultResult | None) -> list[str]:
     if result is None:
         return []
@@ -883,8 +1059,8 @@ def _faults_section(result: FaultResult | None) -> list[str]:
     return [
         "## Emails per visit under faults",
         "",
-        "The bench's stream delivered with Lambda's Kinesis retry semantics (retry from the first failed record, "
-        "bisect a failed invocation, 8 retries, then the failure queue) while AWS calls fail at random "
+        f"The bench's stream delivered with Lambda's {_RETRIES[result.mode](result.max_retries)} while AWS calls "
+        "fail at random "
         f"({', '.join(f'{call} {r:.0%}/{lo:.0%}/{d:.0%}' for call, (r, lo, d) in FAULT_RATES.items())} "
         "refused / answer lost / process died after AWS did it), and the execution environment starts cold after "
         f"every death and about every {RECYCLE_EVERY} invocations.",
@@ -918,20 +1094,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fault-visits", type=int, default=100, help="visits in the stream played under faults (default 100)"
     )
+    parser.add_argument(
+        "--mode", choices=MODES, default=MODES[0], help=f"the stack's DetectionMode (default {MODES[0]})"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"markdown report (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.fault_visits < 1:
         parser.error("--fault-visits needs at least one visit to play under faults")
 
     started = time.perf_counter()
-    stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed)
-    print(f"{len(stream.frames):,} records, {len(stream.visits)} visits; {args.repeat} rounds", file=sys.stderr)
+    stream = generate_stream(visits=args.visits, face_share=args.face_share, seed=args.seed, mode=args.mode)
+    print(
+        f"{len(stream.records):,} records ({args.mode}), {len(stream.visits)} visits; {args.repeat} rounds",
+        file=sys.stderr,
+    )
     measured = run(stream, repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
     greeter, naive = measured.total("greeter"), measured.total("naive")
     visit_calls = [
         VisitCalls(
             "the stream above",
-            len(stream.frames),
+            len(stream.records),
             len(stream.visits),
             sum(greeter.calls.values()),
             sum(naive.calls.values()),
@@ -941,9 +1123,10 @@ def main(argv: list[str] | None = None) -> None:
     print("calls per visit: the all-visit streams", file=sys.stderr)
     visit_calls.append(calls_per_visit("all visit (the face in every frame), 1-5 min visits", _all_visit(stream)))
     for minutes in (1, 5, 30):
-        visit_calls.append(calls_per_visit(f"all visit, {minutes}-minute visits", all_visit_stream(minutes)))
+        stream_of = all_visit_stream(minutes, mode=args.mode)
+        visit_calls.append(calls_per_visit(f"all visit, {minutes}-minute visits", stream_of))
     print("under faults", file=sys.stderr)
-    faults = run_under_faults(faults_stream(args.fault_visits, seed=args.seed), seed=args.seed)
+    faults = run_under_faults(faults_stream(args.fault_visits, seed=args.seed, mode=args.mode), seed=args.seed)
     command = " ".join([".venv/bin/python -m bench.match_pipeline", *(sys.argv[1:] if argv is None else argv)])
     text = report(stream, measured, time.perf_counter() - started, command, visit_calls, faults)
     print(text)

@@ -7,13 +7,16 @@ The resources priced are the ones the template deploys for the store's parameter
 with the tests and `make local`) evaluates the parameters, conditions and loops as CloudFormation would, so
 nothing here is a hand-kept list. Every resource type is either billed by a rule below or listed in
 FREE_TYPES, and a test fails when the template gains a type that is neither. Properties that change the bill
-(the detection stream's capacity mode, memory sizes, the web ACL's rules, the user pool's plan, alarms'
-metrics, retention) are read from the template too.
+(the detection stream's capacity mode, which queue an event source mapping polls and its batch size and
+concurrency, memory sizes, the web ACL's rules, the user pool's plan, alarms' metrics, retention) are read from
+the template too.
 
 What the store does (visitors, cameras, hours, staff) is `Store`; how much each visitor costs in face searches
 is the frame-search camera simulation of bench/detection_cost.py (the Pi's crop policy and its memory of searched
 faces over simulated days, the memory's rates measured on real photos by bench/face_memory.py).
-Prices: bench/prices.py (us-east-1 list prices, each with its source and the date it was read; no free tiers).
+Prices: bench/prices.py (us-east-1 list prices, each with its source and the date it was read; no free tiers: a
+line's basis says where an account's free tier would cover it), and there too the assumptions about what AWS does
+unpriced on the stack's behalf (Lambda's SQS poller's long polls), each with its source.
 
 Prints the tables and writes them as markdown to bench/results/monthly_bill.md.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import re
 import sys
 from collections import Counter
@@ -30,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.detection_cost import CameraPolicy, StoreDay, simulate_month
-from bench.prices import HOURS_A_MONTH, PRICES
+from bench.prices import ASSUMPTIONS, HOURS_A_MONTH, PRICES
 from bench.report import markdown_table, publish
 from bench.store_hours_cost import CAMERA_TRANSITIONS, RECONCILE_TRANSITIONS
 
@@ -152,7 +156,6 @@ FREE_TYPES = {
     "AWS::Serverless::LayerVersion",
     "AWS::Lambda::LayerVersion",
     "AWS::Lambda::Permission",
-    "AWS::Lambda::EventSourceMapping",
     "AWS::Events::Rule",  # S3's events to the default bus and their rules are free
     "AWS::WAFv2::WebACLAssociation",
     "AWS::CloudFront::OriginAccessControl",
@@ -176,6 +179,9 @@ BILLED_TYPES = {
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::SQS::Queue",
+    # On a queue, Lambda's poller's requests are the queue's (priced with it); on a stream, its reads are
+    # included in the stream's shard-hours.
+    "AWS::Lambda::EventSourceMapping",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::Logs::LogGroup",
@@ -308,6 +314,54 @@ def _memory_gb(plan: DeployPlan, logical_id: str) -> float:
 def _parameter(plan: DeployPlan, name: str, default: float) -> float:
     value = plan.parameters.get(name, default)
     return float(value) if not isinstance(value, list) else float(len([v for v in value if v]))
+
+
+def _polled_queues(plan: DeployPlan) -> dict[str, str]:
+    """The template's queues that an event source mapping polls: queue -> mapping (the detection queue)."""
+    queues = set(plan.of_type("AWS::SQS::Queue"))
+    polled = {}
+    for mapping in plan.of_type("AWS::Lambda::EventSourceMapping"):
+        source = re.fullmatch(r"<(\w+)\.Arn>", str(plan.properties(mapping).get("EventSourceArn", "")))
+        if source and source.group(1) in queues:
+            polled[source.group(1)] = mapping
+    return polled
+
+
+def _detection_queue_lines(plan: DeployPlan, store: Store, a: dict, queue: str, mapping: str) -> list[Line]:
+    """What SQS bills for the detection queue: every request a record causes, and Lambda's poller's long polls
+    on the empty queue around the clock. The queue is encrypted with SSE-SQS (no KMS requests), its records
+    are far under 64 KB (one request each), and the match function's ChangeMessageVisibilityBatch runs only on
+    a failed record (none counted)."""
+    records = a["detection_records"]
+    # Lambda's poller receives up to 10 messages a call and deletes what succeeded in one DeleteMessageBatch per
+    # batch; a store's records arrive seconds apart, so a batching window mostly holds one record.
+    settings = plan.properties(mapping)
+    batches = max(FUNCTION_USAGE["MatchFunction"].invocations(store, a), 1.0)
+    per_batch = min(records / batches, float(settings.get("BatchSize", 10)))
+    calls_per_batch = math.ceil(per_batch / 10) if per_batch else 0
+    receives = deletes = batches * calls_per_batch
+    sends = records  # the frame-search function's SendMessage, one per searched crop
+    record_requests = sends + receives + deletes
+    pollers = ASSUMPTIONS["sqs_idle_pollers"].value
+    idle = pollers * 60 / ASSUMPTIONS["sqs_long_poll_seconds"].value * 60 * 24 * DAYS_A_MONTH
+    limited = "MaximumConcurrency" in settings.get("ScalingConfig", {})
+    return [
+        Line(
+            f"SQS {queue} (records)",
+            record_requests * P["sqs_request"],
+            f"{record_requests:,.0f} requests: {sends:,.0f} SendMessage, {receives:,.0f} ReceiveMessage and "
+            f"{deletes:,.0f} DeleteMessageBatch by Lambda's poller",
+        ),
+        Line(
+            f"SQS {queue} (Lambda's idle polling)",
+            idle * P["sqs_request"],
+            f"{idle:,.0f} empty ReceiveMessage: {pollers:g} long polls of "
+            f"{ASSUMPTIONS['sqs_long_poll_seconds'].value:g} s at a time, all month"
+            + (" (not 2: MaximumConcurrency is set)" if limited else "")
+            + f"; {(record_requests + idle) / 1e6:,.2f}M requests in all (an account's first 1M are free)",
+            fixed=True,
+        ),
+    ]
 
 
 def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line per service reads best as one list
@@ -446,7 +500,10 @@ def bill(store: Store, seed: int = 7) -> list[Line]:  # noqa: C901 - one line pe
                 f"{a['alerts']:,.0f} alerts to {store.alert_addresses} address(es)",
             )
         )
-    if plan.of_type("AWS::SQS::Queue"):
+    polled = _polled_queues(plan)
+    for queue, mapping in polled.items():
+        lines += _detection_queue_lines(plan, store, a, queue, mapping)
+    if set(plan.of_type("AWS::SQS::Queue")) - set(polled):
         lines.append(Line("SQS (failure queues)", 0.0, "empty unless something fails"))
 
     # CloudWatch: logs, custom metrics, alarms, dashboards
@@ -704,6 +761,13 @@ def main(argv: list[str] | None = None) -> str:
             markdown_table(
                 ["key", "price", "source", "read on"],
                 [[key, str(price), price.source, price.read_on] for key, price in PRICES.items()],
+            ),
+            "",
+            "### Assumptions (what AWS does for the stack that no price list counts)",
+            "",
+            markdown_table(
+                ["key", "value", "source", "read on"],
+                [[key, f"{a.value:g} {a.unit}", a.source, a.read_on] for key, a in ASSUMPTIONS.items()],
             ),
         ]
     )

@@ -100,7 +100,13 @@ PRICES: dict[str, Price] = {
     # --- SNS, SQS
     "sns_publish": _p(0.50, 1_000_000, "SNS publishes (64 KB chunks)", "aws.amazon.com/sns/pricing"),
     "sns_email": _p(2.00, 100_000, "email notifications", "aws.amazon.com/sns/pricing (first 1,000 a month free)"),
-    "sqs_request": _p(0.40, 1_000_000, "SQS requests (standard queues)", "aws.amazon.com/sqs/pricing"),
+    "sqs_request": _p(
+        0.40,
+        1_000_000,
+        "SQS requests (standard queues; every API action, an empty receive too, and each 64 KB of a payload counts "
+        "as one; an account's first million a month free)",
+        "aws.amazon.com/sqs/pricing",
+    ),
     # --- CloudWatch
     "cw_metric_month": _p(
         0.30,
@@ -167,5 +173,36 @@ PRICES: dict[str, Price] = {
         1,
         "budget-day beyond an account's first two budgets",
         "aws.amazon.com/aws-cost-management/aws-budgets/pricing",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A figure the bill needs that AWS does not price: what AWS does on our behalf, and where that is said."""
+
+    value: float
+    unit: str
+    source: str
+    read_on: str = "2026-12-01"
+
+
+ASSUMPTIONS: dict[str, Assumption] = {
+    # Lambda's SQS poller receives from the queue whether or not anything is on it: its long polls are
+    # requests SQS bills, round the clock.
+    "sqs_idle_pollers": Assumption(
+        5,
+        "long polls Lambda's SQS poller keeps open at a time on a quiet standard queue",
+        "docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling ('Lambda uses long polling to poll a queue until "
+        "it becomes active', then 'five batches at a time'; at low traffic it 'can optimize to as few as 2 "
+        "concurrent batches', not when maximum concurrency is set)",
+    ),
+    "sqs_long_poll_seconds": Assumption(
+        20,
+        "seconds each of those long polls waits on an empty queue",
+        "AWS documents no figure for Lambda's poller: 20 s is SQS's longest wait "
+        "(docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling), and "
+        "5 polls of 20 s are the 15 empty receives a minute an idle Lambda-polled queue's NumberOfEmptyReceives "
+        "showed in github.com/getlift/lift/issues/132 (2021-11-09)",
     ),
 }

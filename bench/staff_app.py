@@ -5,7 +5,7 @@ test routes), through the real pipeline:
   stand-in stamps it; the publish is the match function's last step after deciding to greet and sending the
   email) to the card being on a signed-in tablet's screen (a MutationObserver's timestamp, same clock), over N
   arrivals: median and p90. Beside it, crop -> card: from a face crop stored where the camera puts it (frame
-  search, the detection stream, the match function, the channel) to the card;
+  search, the detection queue, the match function, the channel) to the card;
 - first load: the bytes a tablet transfers to show the sign-in screen (as the local runtime serves them, and
   gzip-compressed as CloudFront serves them with Compress: true).
 
@@ -130,7 +130,7 @@ def report(load: dict, latencies: dict[str, list[float]]) -> None:
             f"Decision (the match function's publish reaching the arrivals channel) -> card on a tablet's screen, "
             f"{len(latencies['decision'])} arrivals: "
             f"{_figures(latencies['decision'])} (target: under 2000 ms).",
-            f"Crop stored by the camera -> card (frame search, detection stream, match function, channel): "
+            f"Crop stored by the camera -> card (frame search, detection queue, match function, channel): "
             f"{_figures(latencies['crop'])}.",
             "",
             f"First load (sign-in screen): {load['requests']} requests, "

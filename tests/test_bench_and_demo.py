@@ -48,12 +48,18 @@ def test_demo_writes_one_readable_email_per_registered_person(tmp_path, mode):
     assert (result.sent, result.suppressed) == (2, result.matched - 2)
 
 
-def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_matching_frame():
+@pytest.mark.parametrize("mode", match_pipeline.MODES)
+def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_matching_frame(mode):
     stream = match_pipeline.generate_stream(
         visits=4, returning=1, overlapping=1, walking=1, strangers=2, face_share=0.5, minutes=(0.5, 1),
-        cooldown_minutes=1, seed=7,
+        cooldown_minutes=1, seed=7, mode=mode,
     )  # fmt: skip
     assert len({visit.person_id for visit in stream.visits}) == 3  # one person comes back after the cooldown
+    if mode == "FrameSearch":  # a record per face found: nothing for an empty frame, one face each
+        assert {len(record.faces) for record in stream.records} == {1}
+        assert len(stream.records) == sum(len(frame.faces) for frame in stream.frames)
+    else:  # a record per analysed frame
+        assert stream.records == stream.frames and any(not frame.faces for frame in stream.records)
 
     measured = match_pipeline.run(stream, repeat=2)  # the naive consumer's invocations split over two rounds
     greeter, naive = measured.total("greeter"), measured.total("naive")
@@ -69,16 +75,29 @@ def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_ma
     assert min(matching.values()) > 1
     assert naive.emails_by_visit == matching
     assert naive.calls["dynamodb.GetItem"] == naive.calls["sns.Publish"] == sum(matching.values())
-    assert greeter.records == naive.records == len(stream.frames)
+    assert greeter.records == naive.records == len(stream.records)
     assert [len(measured.greeter), len(measured.naive)] == [2, 2]
 
     text = match_pipeline.report(stream, measured, elapsed=1.0)
     assert f"| emails in total | {len(stream.visits)} | {naive.emails:,} |" in text
+    assert f"DetectionMode={mode}" in text
 
 
-def test_benchmark_under_faults_loses_no_visit_and_duplicates_only_in_the_unclosable_windows():
-    stream = match_pipeline.faults_stream(visits=12, seed=11)
+QUEUE_LOSES_A_VISIT = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="on the detection queue a message whose claim of the visit went through while its invocation failed "
+    "(the claim's answer lost, or the process died) comes back only after its backoff or the visibility timeout; "
+    "meanwhile the same person's later messages find the claim in flight, the container then takes the visit as "
+    "open, and the returning message stays quiet: no email for that visit",
+)
+
+
+@pytest.mark.parametrize("mode", [pytest.param("FrameSearch", marks=QUEUE_LOSES_A_VISIT), "StreamProcessor"])
+def test_benchmark_under_faults_loses_no_visit_and_duplicates_only_in_the_unclosable_windows(mode):
+    stream = match_pipeline.faults_stream(visits=12, seed=11, mode=mode)
     result = match_pipeline.run_under_faults(stream, seed=11)
+    assert result.mode == mode and result.max_retries == 8
 
     assert sum(result.injected.values()) > 10  # the faults did happen
     assert min(result.emails_by_visit.values()) >= 1  # none lost

@@ -87,22 +87,71 @@ def test_searches_come_from_the_camera_simulation_with_its_measured_memory_and_v
     assert f"({REPLAY_BITRATE_KBPS} kbit/s" in video.basis
 
 
-def test_the_detection_stream_is_one_provisioned_shard_by_default_and_on_demand_on_request(bench):
-    provisioned = next(line for line in bench.bill(bench.Store()) if line.service.startswith("Kinesis Data Streams"))
-    assert provisioned.usd == pytest.approx(730 * 0.015 + bench.activity(bench.Store())["detection_records"] * 0.014e-6)
+def test_the_detection_stream_is_billed_in_stream_processor_mode_only_one_provisioned_shard_by_default(bench):
+    processor = bench.Store(mode="StreamProcessor")
+    provisioned = next(line for line in bench.bill(processor) if line.service.startswith("Kinesis Data Streams"))
+    assert provisioned.usd == pytest.approx(730 * 0.015 + bench.activity(processor)["detection_records"] * 0.014e-6)
     assert "provisioned: 1 shard" in provisioned.basis
+    assert not [line for line in bench.bill(bench.Store()) if line.service.startswith("Kinesis Data Streams")]
 
 
-def test_the_template_builds_the_detection_stream_with_the_chosen_capacity(aws):
+def test_the_detection_queue_is_billed_per_request_a_record_causes_and_for_lambdas_idle_polling(bench):
+    from bench.prices import ASSUMPTIONS
+
+    store = bench.Store()
+    records = bench.activity(store)["detection_records"]
+    lines = {line.service: line for line in bench.bill(store)}
+    # A record: the frame-search function's SendMessage, the poller's ReceiveMessage and DeleteMessageBatch (a
+    # store's records arrive seconds apart: one to a batch).
+    assert lines["SQS DetectionQueue (records)"].usd == pytest.approx(3 * records * 0.40e-6)
+    assert f"{records:,.0f} SendMessage" in lines["SQS DetectionQueue (records)"].basis
+    # Lambda's poller long-polls the empty queue all month: 5 polls of 20 s at a time, 15 requests a minute.
+    polls = ASSUMPTIONS["sqs_idle_pollers"].value * 3 * 60 * 24 * bench.DAYS_A_MONTH
+    idle = lines["SQS DetectionQueue (Lambda's idle polling)"]
+    assert idle.usd == pytest.approx(polls * 0.40e-6) and idle.fixed
+    assert "MaximumConcurrency" in idle.basis  # the template's ScalingConfig keeps the poller at 5
+    assert lines["SQS (failure queues)"].usd == 0  # the queues no mapping polls
+    assert not [line for line in bench.bill(bench.Store(mode="StreamProcessor")) if "DetectionQueue" in line.service]
+
+
+def test_the_detection_queue_line_follows_the_records_a_store_sends(bench):
+    def queue(store):
+        return next(line for line in bench.bill(store) if line.service == "SQS DetectionQueue (records)").usd
+
+    assert queue(bench.Store(visitors=3000)) > 5 * queue(bench.Store())
+    assert queue(bench.Store(cameras=3)) == pytest.approx(3 * queue(bench.Store()))
+
+
+def test_every_assumption_names_its_source_and_the_day_it_was_read(bench):
+    from bench.prices import ASSUMPTIONS
+
+    for key, assumption in ASSUMPTIONS.items():
+        assert assumption.value > 0, key
+        assert "aws.amazon.com" in assumption.source, key
+        assert len(assumption.read_on) == 10 and assumption.read_on.startswith("20"), key
+
+
+def test_the_template_builds_the_detection_stream_with_the_chosen_capacity_in_stream_processor_mode(aws):
+    kinesis = boto3.client("kinesis", region_name="eu-west-1")
+
     def summary(**parameters):
-        stack = Stack({"AlertEmails": "staff@example.com", **parameters})
-        kinesis = boto3.client("kinesis", region_name="eu-west-1")
+        stack = Stack({"AlertEmails": "staff@example.com", "DetectionMode": "StreamProcessor", **parameters})
         return kinesis.describe_stream_summary(StreamName=stack.ref("DetectionStream"))["StreamDescriptionSummary"]
 
     one_shard = summary()
     assert one_shard["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
     assert one_shard["OpenShardCount"] == 1
     assert summary(DetectionStreamCapacity="OnDemand")["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+
+
+def test_frame_search_mode_deploys_the_detection_queue_and_no_data_stream(aws):
+    kinesis = boto3.client("kinesis", region_name="eu-west-1")
+    stack = Stack({"AlertEmails": "staff@example.com"}).deploy()
+    assert "DetectionStream" not in stack.resources and kinesis.list_streams()["StreamNames"] == []
+    attributes = boto3.client("sqs", region_name="eu-west-1").get_queue_attributes(
+        QueueUrl=stack.ref("DetectionQueue"), AttributeNames=["SqsManagedSseEnabled"]
+    )
+    assert attributes["Attributes"]["SqsManagedSseEnabled"] == "true"  # SSE-SQS: no KMS requests to price
 
 
 def test_the_report_has_every_store_size_both_modes_and_the_chain(bench, tmp_path):

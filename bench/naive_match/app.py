@@ -1,7 +1,8 @@
 """NAIVE CONSUMER, FOR THE BENCHMARK ONLY - not part of Greeter, never deployed.
 
 The match Lambda as published Kinesis Video + Rekognition walkthroughs write it (a match-to-email flow on
-the stream processor's Kinesis trigger):
+the stream processor's Kinesis trigger; here it reads the same records from a queue too, so that it runs on
+either detection mode's deliveries):
 for every record, for every face with a match, one DynamoDB GetItem for the person and one SNS Publish.
 No cooldown, no batching of reads, no partial batch response: every matching frame is an email.
 (One of them also asks Kinesis Video for an HLS URL on every such frame; left out here, which flatters it.)
@@ -28,7 +29,10 @@ TOPIC_ARN = os.environ["ALERTS_TOPIC_ARN"]
 
 def lambda_handler(event: dict, context) -> dict:
     for record in event["Records"]:
-        payload = json.loads(base64.b64decode(record["kinesis"]["data"]).decode())
+        if "kinesis" in record:
+            payload = json.loads(base64.b64decode(record["kinesis"]["data"]).decode())
+        else:  # the same record from an SQS queue
+            payload = json.loads(record["body"])
         for face in payload["FaceSearchResponse"]:
             for match in face["MatchedFaces"][:1]:  # the stream processor puts the best match first
                 person_id = match["Face"].get("ExternalImageId")
