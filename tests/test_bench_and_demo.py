@@ -83,17 +83,7 @@ def test_benchmark_match_function_sends_one_email_per_visit_and_naive_one_per_ma
     assert f"DetectionMode={mode}" in text
 
 
-QUEUE_LOSES_A_VISIT = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="on the detection queue a message whose claim of the visit went through while its invocation failed "
-    "(the claim's answer lost, or the process died) comes back only after its backoff or the visibility timeout; "
-    "meanwhile the same person's later messages find the claim in flight, the container then takes the visit as "
-    "open, and the returning message stays quiet: no email for that visit",
-)
-
-
-@pytest.mark.parametrize("mode", [pytest.param("FrameSearch", marks=QUEUE_LOSES_A_VISIT), "StreamProcessor"])
+@pytest.mark.parametrize("mode", ["FrameSearch", "StreamProcessor"])
 def test_benchmark_under_faults_loses_no_visit_and_duplicates_only_in_the_unclosable_windows(mode):
     stream = match_pipeline.faults_stream(visits=12, seed=11, mode=mode)
     result = match_pipeline.run_under_faults(stream, seed=11)
