@@ -113,7 +113,7 @@ def lambda_handler(event: dict, context) -> dict:
     source = source_of(event)
     if source is None:
         return {"batchItemFailures": []}
-    batch = greeter.batch(event["Records"], source)
+    batch = greeter.batch(event["Records"], source, getattr(context, "get_remaining_time_in_millis", None))
     try:
         response = process_partial_response(
             event=event, record_handler=batch.handle, processor=processors[source], context=context
@@ -122,4 +122,12 @@ def lambda_handler(event: dict, context) -> dict:
         batch.finish()
     if source is QueueRecords:
         retries.back_off(event["Records"], response)
+        if len(response.get("batchItemFailures", [])) == len(event["Records"]):
+            # Every record failed (SNS or DynamoDB down): an invocation error, so that the function's errors
+            # alarm sees it. The failed messages keep the backoff just set: an error changes no visibility.
+            raise BatchFailed(f"all {len(event['Records'])} records failed; they come back on the backoff")
     return response
+
+
+class BatchFailed(RuntimeError):
+    """Every record of a batch from the detection queue failed."""

@@ -26,6 +26,11 @@ class StreamRecords:
     # Lambda redelivers everything after the first failed record: the rest of the batch is left for then,
     # and a whole batch that fails is bisected by Lambda until the failing record is alone.
     stop_after_failure = True
+    # One invocation at a time per shard: a record is never handled twice at once, so its redelivery may take
+    # back its own claim at once.
+    concurrent_copies = False
+    # Lambda gives up on older records itself (the mapping's MaximumRecordAgeInSeconds).
+    max_age_seconds: float | None = None
 
     @staticmethod
     def key(raw: Mapping) -> str:
@@ -56,13 +61,19 @@ class StreamRecords:
 
 
 class QueueRecords:
-    """SQS: the message body is the record's JSON; each message is deleted or returned on its own."""
+    """SQS: the message body is the record's JSON; each message is deleted or returned on its own, after the
+    function's backoff (app.py)."""
 
     event_source = "aws:sqs"
     event_type = EventType.SQS
-    # A failed message comes back on its own (after the visibility timeout, or sooner: app.py's backoff);
-    # the messages after it are unaffected, so they are handled now.
+    # A failed message comes back on its own, on the backoff; the messages after it are handled now (stopping
+    # would fail them with it every time, and a record that keeps failing would drag them to the failure queue).
     stop_after_failure = False
+    # At-least-once delivery: two invocations may hold copies of one message at the same moment.
+    concurrent_copies = True
+    # As the stream's mapping does: a greeting an hour late helps nobody, and a queue keeps records for days
+    # (a paused or broken event source mapping, then a backlog).
+    max_age_seconds: float | None = 3600
 
     @staticmethod
     def key(raw: Mapping) -> str:

@@ -3,7 +3,8 @@ integrations.py for it and app.py for the wiring).
 
 For each batch of records from the detection stream or queue (deliveries.py):
   1. every record is decoded up front (sightings.py); a rejected one (malformed, another stack's camera) is
-     logged, counted and skipped, and a frame seen too long before it arrived is counted as stale;
+     logged, counted and skipped, and a frame seen too long before it arrived (or, on the queue, a record
+     that waited there over an hour) is counted as stale;
   2. the people the batch needs are read in one BatchGetItem (none for people whose visit this container
      knows is open);
   3. records are handled in order. A person's first sighting of a visit composes the email (pure text, with
@@ -22,9 +23,10 @@ of open visits are both derived from it, and it is in AWS's time (when the frame
 function's own or the camera's.
 """
 
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol
 
@@ -36,9 +38,17 @@ from greeter_common.observability import logger, metrics
 from greeter_common.people import Person
 from sightings import Cameras, Frame, Rejected, Sighting, Timing, decode
 
-# A claim still PENDING this long after it was made belongs to an invocation that died (the function's
-# timeout is 30 s and Lambda redelivers within seconds): another alert may take the visit over.
+# A claim still PENDING this long after it was made belongs to an invocation that died and whose record did not
+# come back (the function's timeout is 30 s; the stream redelivers within seconds, the queue after its 3-minute
+# visibility timeout): another alert may take the visit over.
 PENDING_TIMEOUT_SECONDS = 300
+# Longer than the function's timeout (template.yaml, 30 s): an invocation that claimed a visit this long ago is
+# over, so a copy of its record may take the claim back. Sooner, the claim may be another copy's, in flight.
+INVOCATION_OVER_SECONDS = 60
+# A record is only started with this much of the invocation left: one record's AWS calls can take seconds each
+# when a service is failing (3 tries with 3-second connects), and a timed-out invocation would hold all its
+# records until they are redelivered (the queue's 3-minute visibility timeout).
+MIN_REMAINING_MS = 10_000
 _REMEMBERED_VISITS = 10_000
 
 
@@ -50,10 +60,16 @@ class NotAttempted(RuntimeError):
     """An earlier record of this batch failed: Lambda redelivers this one from there."""
 
 
+class OwnAlertInFlight(RuntimeError):
+    """A copy of this record holds the visit's claim right now (the queue delivered it twice at once, or a
+    failed attempt's claim landed): the record comes back later to find the email sent, or the claim free."""
+
+
 class Claim(Enum):
     WON = "won"  # a new visit: send the alert
     OPEN = "open"  # the visit was already alerted: stay silent
     IN_FLIGHT = "in_flight"  # another alert is going out for this visit right now: stay silent
+    OWN_IN_FLIGHT = "own_in_flight"  # this record's own alert, by another attempt that may still be running
 
 
 @dataclass(frozen=True)
@@ -106,10 +122,12 @@ class VisitLedger(Protocol):
         self,
         person_id: str,
         alert_id: str,
+        token: str,
         camera: str,
         seen_at: float,
         over_before: float,
         expires_at: int,
+        retry_before: float,
         abandoned_before: float,
         now: float,
     ) -> ClaimResult: ...
@@ -159,8 +177,13 @@ class Greeter:
     # what its next extension writes to the history row.
     _open: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
-    def batch(self, raw_records: Iterable[dict], source: type[StreamRecords] | type[QueueRecords]) -> "Batch":
-        return Batch(self, list(raw_records), source)
+    def batch(
+        self,
+        raw_records: Iterable[dict],
+        source: type[StreamRecords] | type[QueueRecords],
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> "Batch":
+        return Batch(self, list(raw_records), source, remaining_ms)
 
     def recorded_last_seen(self, person_id: str) -> float | None:
         return self._recorded.get(person_id)
@@ -195,15 +218,26 @@ class Greeter:
 class Batch:
     """One invocation's records; `handle` is the batch processor's record handler, `finish` runs after it."""
 
-    def __init__(self, greeter: Greeter, raw_records: list[dict], source: type[StreamRecords] | type[QueueRecords]):
+    def __init__(
+        self,
+        greeter: Greeter,
+        raw_records: list[dict],
+        source: type[StreamRecords] | type[QueueRecords],
+        remaining_ms: Callable[[], int] | None = None,
+    ):
         self.greeter = greeter
         self.source = source
+        self.remaining_ms = remaining_ms  # the invocation's time left (Lambda's context)
         now = greeter.clock()
         self.frames: dict[str, Frame | Exception] = {}
         for raw in raw_records:
             raw = raw if isinstance(raw, dict) else {}
             try:
                 frame = decode(source.payload(raw), source.arrived_at(raw), greeter.threshold, greeter.cameras, now)
+                if source.max_age_seconds is not None and now - _number_or(source.arrived_at(raw), now) > (
+                    source.max_age_seconds
+                ):
+                    frame = replace(frame, timing=Timing.STALE)  # waited too long on the queue
             except Exception as error:  # handed to the record's own handler: only that record fails
                 frame = error
             self.frames[source.key(raw)] = frame
@@ -239,6 +273,8 @@ class Batch:
         metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
         if self.failed and self.source.stop_after_failure:
             raise NotAttempted("an earlier record of this batch failed")
+        if self.remaining_ms is not None and self.remaining_ms() < MIN_REMAINING_MS:
+            raise NotAttempted("too little of the invocation's time is left: the record is left for its retry")
         try:
             self._handle(record)
         except Exception:
@@ -302,13 +338,18 @@ class Batch:
         result = greeter.visits.claim(
             person_id,
             alert_id,
+            uuid.uuid4().hex,  # this attempt's: an SDK retry of the claim carries it, a copy of the record does not
             sighting.camera,
             sighting.seen_at,
             over_before=greeter.cooldown.over_before(sighting.seen_at),
             expires_at=greeter.cooldown.expires_at(sighting.seen_at),
+            # On the stream a record is never handled twice at once: its own claim is its to take back.
+            retry_before=now - INVOCATION_OVER_SECONDS if self.source.concurrent_copies else now + 1,
             abandoned_before=now - PENDING_TIMEOUT_SECONDS,
             now=now,
         )
+        if result.claim is Claim.OWN_IN_FLIGHT:
+            raise OwnAlertInFlight("a copy of this record holds the visit's claim")
         if result.claim is Claim.IN_FLIGHT:
             # Another alert's email is going out, or its invocation died on the way and its record will come
             # back (at once on the stream, after the visibility timeout on the queue, in any order with later
@@ -436,3 +477,7 @@ def _count_frame(frame: Frame) -> None:
         metrics.add_metric(name="FacesBelowThreshold", unit=MetricUnit.Count, value=frame.below_threshold)
     if frame.without_person:
         metrics.add_metric(name="FacesWithoutPerson", unit=MetricUnit.Count, value=frame.without_person)
+
+
+def _number_or(value: object, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default

@@ -61,9 +61,10 @@ class DynamoDBPeople:
 class DynamoDBVisits:
     """VisitsTable: one item per person, their current (or last) visit, and the visit history beside it.
 
-    person_id, alert_id (the Kinesis record + person that claimed the visit), alert_status (PENDING while its
-    email goes out, SENT once it is out, RELEASED when it could not go out), camera, first_seen, last_seen
-    (the last recorded sighting, AWS's clock), claimed_at (the function's clock), expires_at (TTL).
+    person_id, alert_id (the record + person that claimed the visit), claim_token (that claim attempt's own),
+    alert_status (PENDING while its email goes out, SENT once it is out, RELEASED when it could not go out),
+    camera, first_seen, last_seen (the last recorded sighting, AWS's clock), claimed_at (the function's clock),
+    expires_at (TTL).
 
     The visit history's row rides on the visit's own writes, in one TransactWriteItems each: the row is
     written with the sent-mark (so a released claim never leaves an "alerted" row, and both land or neither),
@@ -80,33 +81,39 @@ class DynamoDBVisits:
         self,
         person_id: str,
         alert_id: str,
+        token: str,
         camera: str,
         seen_at: float,
         over_before: float,
         expires_at: int,
+        retry_before: float,
         abandoned_before: float,
         now: float,
     ) -> ClaimResult:
-        """Open a new visit for this alert, if the last one is over, or this alert's own claim is pending (a retry),
-        or a pending claim was abandoned by an invocation that died."""
+        """Open a new visit for this alert, if the last one is over, or this alert's own pending claim was made
+        before `retry_before` (a retry of a record whose attempt is over), or a pending claim was abandoned by an
+        invocation that died. A refusal that shows this attempt's own token is its own claim, whose answer was
+        lost: won."""
         try:
             self._table.update_item(
                 Key={"person_id": person_id},
                 UpdateExpression=(
-                    "SET alert_id = :alert, alert_status = :pending, camera = :camera, first_seen = :seen,"
-                    " last_seen = :seen, claimed_at = :now, expires_at = :expires"
+                    "SET alert_id = :alert, claim_token = :token, alert_status = :pending, camera = :camera,"
+                    " first_seen = :seen, last_seen = :seen, claimed_at = :now, expires_at = :expires"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(person_id) OR last_seen <= :over_before"
-                    " OR (alert_status = :pending AND (alert_id = :alert OR claimed_at < :abandoned))"
+                    "attribute_not_exists(person_id) OR last_seen <= :over_before OR (alert_status = :pending AND"
+                    " ((alert_id = :alert AND claimed_at < :retry_before) OR claimed_at < :abandoned))"
                 ),
                 ExpressionAttributeValues={
                     ":alert": alert_id,
+                    ":token": token,
                     ":pending": "PENDING",
                     ":camera": camera,
                     ":seen": _number(seen_at),
                     ":now": _number(now),
                     ":over_before": _number(over_before),
+                    ":retry_before": _number(retry_before),
                     ":abandoned": _number(abandoned_before),
                     ":expires": expires_at,
                 },
@@ -116,15 +123,19 @@ class DynamoDBVisits:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             holder = error.response.get("Item", {})
+            if holder.get("claim_token", {}).get("S") == token:
+                return ClaimResult(Claim.WON, seen_at, seen_at)
             last_seen = float(holder.get("last_seen", {}).get("N", seen_at))
             first_seen = holder.get("first_seen", {}).get("N")
-            sent = holder.get("alert_status", {}).get("S") == "SENT"
-            return ClaimResult(
-                Claim.OPEN if sent else Claim.IN_FLIGHT,
-                last_seen,
-                float(first_seen) if first_seen else None,
-                holder=holder.get("alert_id", {}).get("S"),
-            )
+            status = holder.get("alert_status", {}).get("S")
+            holder_alert = holder.get("alert_id", {}).get("S")
+            if status == "SENT":
+                claim = Claim.OPEN
+            elif holder_alert == alert_id:
+                claim = Claim.OWN_IN_FLIGHT
+            else:
+                claim = Claim.IN_FLIGHT
+            return ClaimResult(claim, last_seen, float(first_seen) if first_seen else None, holder=holder_alert)
         return ClaimResult(Claim.WON, seen_at, seen_at)
 
     @tracer.capture_method
@@ -287,7 +298,7 @@ class S3SnapshotLinks:
 
 
 # A failed message's wait before it is received again, by how often it was received: 2, 4, 8, 16, 32 s, then a
-# minute. The queue parks it in the failure queue on its ninth failure, about four minutes after the first.
+# minute. The queue parks it in the failure queue on its ninth failure, about five minutes after the first.
 _BACKOFF_CAP_SECONDS = 60
 
 

@@ -114,7 +114,7 @@ def decode(payload: object, arrived_at: object, threshold: float, cameras: Camer
     arrival = _arrival(arrived_at, now)
     seen_at = video.server_frame_time
     if seen_at is None:
-        seen_at = arrival  # no AWS timestamp in the record: the stream's own is the closest AWS clock
+        seen_at = arrival  # no AWS timestamp in the record: its arrival on the stream or queue is the closest AWS clock
     if seen_at > arrival + ARRIVAL_TOLERANCE:
         timing = Timing.IMPOSSIBLE
     elif arrival - seen_at > STALE_AFTER_SECONDS:
@@ -189,7 +189,7 @@ def _depth_exceeds(document: object, limit: int) -> bool:
 
 
 def _arrival(arrived_at: object, now: float) -> float:
-    """The record's arrival on the stream; Lambda always sets it, anything else falls back to the function's clock."""
+    """The record's arrival on the stream or queue; Lambda always sets it, else the function's clock stands in."""
     if isinstance(arrived_at, int | float) and not isinstance(arrived_at, bool) and math.isfinite(arrived_at):
         return float(arrived_at)
     return now

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from faults import ProcessDied
+from helpers import emitted_metrics
 
 
 def _waited(pipeline, expected: list[int]) -> bool:
@@ -90,6 +91,21 @@ def test_a_failed_message_does_not_hold_back_the_rest_of_its_batch(faults, pipel
     assert len(pipeline.emails()) == 3
 
 
+def test_records_are_left_for_their_retry_when_the_invocation_runs_short_of_time(pipeline):
+    """A failing service can make each record take seconds: the records the invocation has no time left for
+    fail unattempted and come back on the backoff, rather than the whole batch timing out. A batch whose every
+    record failed is an invocation error, which the function's errors alarm sees."""
+    pipeline.register("maria", "Maria Silva")
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.source.context.remaining_ms = 9_000
+    pipeline.source.deliver_visible()
+    assert pipeline.source.invocations[0].error is not None and pipeline.emails() == []
+    pipeline.source.context.remaining_ms = 30_000
+    pipeline.source.drain()
+    assert len(pipeline.emails()) == 1
+    assert _waited(pipeline, [2])
+
+
 def test_a_visit_whose_invocation_died_is_greeted_when_its_message_returns(faults, pipeline):
     """The claim is in flight while its message waits out the visibility timeout; the person's later records
     meanwhile stay quiet but do not take the visit as open, so the returning message still sends the email."""
@@ -116,8 +132,56 @@ def test_the_returning_message_takes_its_visit_back_even_after_a_later_record_in
     with pytest.raises(ProcessDied):
         pipeline.app.lambda_handler(pipeline.event(first), pipeline.source.context)
     pipeline.recycle()
-    pipeline.clock.advance(3)
+    pipeline.clock.advance(181)  # the queue returns it after its visibility timeout; she is still there
     event = pipeline.event(first, pipeline.frame([("maria", 97.0)]))  # the first keeps its message id
     event["Records"].reverse()
     assert pipeline.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
     assert len(pipeline.emails()) == 1
+
+
+def test_two_copies_of_one_message_handled_at_once_send_one_email(pipeline, second_container):
+    """A standard queue delivers at least once: container B gets a copy of the message container A is handling,
+    while A's email is going out. B's copy finds its own alert's claim taken by another attempt and fails; when
+    it comes back the visit is SENT, and it stays quiet."""
+    pipeline.register("maria", "Maria Silva")
+    event = pipeline.event(pipeline.frame([("maria", 97.0)]))
+    copy = json.loads(json.dumps(event))
+    copy["Records"][0]["receiptHandle"] = "another-receipt-for-the-same-message"
+    b_failed = []
+
+    def meanwhile_b_gets_its_copy(**_):
+        if not b_failed:
+            with pytest.raises(Exception, match="all 1 records failed") as failure:
+                second_container.app.lambda_handler(copy, pipeline.source.context)
+            b_failed.append(failure.value)
+
+    pipeline.app._sns.meta.events.register("before-call.sns.Publish", meanwhile_b_gets_its_copy)
+    assert pipeline.app.lambda_handler(event, pipeline.source.context) == {"batchItemFailures": []}
+    assert b_failed and len(pipeline.emails()) == 1
+
+    pipeline.clock.advance(2)  # B's copy comes back on the backoff
+    assert second_container.app.lambda_handler(copy, pipeline.source.context) == {"batchItemFailures": []}
+    assert len(pipeline.emails()) == 1
+
+
+def test_a_record_that_waited_over_an_hour_on_the_queue_sends_nothing(pipeline, capsys):
+    """As the stream's mapping gives up on records older than an hour: an event source mapping paused for a
+    night must not greet the day's visitors when it resumes."""
+    pipeline.register("maria", "Maria Silva")
+    pipeline.put(pipeline.frame([("maria", 97.0)]))
+    pipeline.clock.advance(3601)
+    pipeline.source.drain()
+    assert pipeline.emails() == []
+    assert emitted_metrics(capsys.readouterr().out)["StaleSightings"] == 1
+
+
+def test_the_match_functions_time_rules_fit_its_timeout(pipeline):
+    """An attempt claimed longer ago than the function's timeout is over; a record is started only with time to
+    finish it; the queue's visibility timeout covers a whole invocation."""
+    import greeting
+
+    match = pipeline.stack.resources["MatchFunction"]["Properties"]
+    timeout = int(match.get("Timeout", pipeline.stack.template["Globals"]["Function"]["Timeout"]))
+    assert timeout < greeting.INVOCATION_OVER_SECONDS
+    assert timeout * 1000 > greeting.MIN_REMAINING_MS
+    assert _visibility_timeout(pipeline) >= 6 * timeout  # Lambda's guidance for a queue it polls

@@ -30,9 +30,10 @@ def _parked(pipeline) -> list[dict]:
 
 def _first_delivery_failed(pipeline) -> bool:
     """The first invocation failed a record: on the stream the whole invocation fails (its first record did),
-    so that Lambda retries from it; on the queue the invocation lists the failed message."""
+    so that Lambda retries from it; on the queue the invocation lists the failed message, or fails when every
+    record did."""
     first = pipeline.source.invocations[0]
-    if pipeline.on_stream:
+    if pipeline.on_stream or first.error is not None:
         return first.error is not None
     return bool(first.response["batchItemFailures"])
 
