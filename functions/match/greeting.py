@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.common import DictWrapper
 from deliveries import QueueRecords, StreamRecords
 from greeter_common.observability import logger, metrics
 from greeter_common.people import Person
-from sightings import Cameras, Frame, Rejected, Sighting, Timing, decode
+from sightings import Cameras, Frame, Rejected, Sighting, Timing, arrival_time, decode
 
 # A claim still PENDING this long after it was made belongs to an invocation that died and whose record did not
 # come back (the function's timeout is 30 s; the stream redelivers within seconds, the queue after its 3-minute
@@ -234,7 +234,7 @@ class Batch:
             raw = raw if isinstance(raw, dict) else {}
             try:
                 frame = decode(source.payload(raw), source.arrived_at(raw), greeter.threshold, greeter.cameras, now)
-                if source.max_age_seconds is not None and now - _number_or(source.arrived_at(raw), now) > (
+                if source.max_age_seconds is not None and now - arrival_time(source.arrived_at(raw), now) > (
                     source.max_age_seconds
                 ):
                     frame = replace(frame, timing=Timing.STALE)  # waited too long on the queue
@@ -477,7 +477,3 @@ def _count_frame(frame: Frame) -> None:
         metrics.add_metric(name="FacesBelowThreshold", unit=MetricUnit.Count, value=frame.below_threshold)
     if frame.without_person:
         metrics.add_metric(name="FacesWithoutPerson", unit=MetricUnit.Count, value=frame.without_person)
-
-
-def _number_or(value: object, default: float) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default

@@ -111,7 +111,7 @@ def decode(payload: object, arrived_at: object, threshold: float, cameras: Camer
     if camera is None:
         raise ForeignCamera(f"stream {video.StreamArn[:300]!r} is not one of this stack's cameras")
 
-    arrival = _arrival(arrived_at, now)
+    arrival = arrival_time(arrived_at, now)
     seen_at = video.server_frame_time
     if seen_at is None:
         seen_at = arrival  # no AWS timestamp in the record: its arrival on the stream or queue is the closest AWS clock
@@ -188,7 +188,7 @@ def _depth_exceeds(document: object, limit: int) -> bool:
     return False
 
 
-def _arrival(arrived_at: object, now: float) -> float:
+def arrival_time(arrived_at: object, now: float) -> float:
     """The record's arrival on the stream or queue; Lambda always sets it, else the function's clock stands in."""
     if isinstance(arrived_at, int | float) and not isinstance(arrived_at, bool) and math.isfinite(arrived_at):
         return float(arrived_at)
