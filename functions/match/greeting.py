@@ -232,11 +232,11 @@ class Batch:
         self.frames: dict[str, Frame | Exception] = {}
         for raw in raw_records:
             raw = raw if isinstance(raw, dict) else {}
+            arrived_at = source.arrived_at(raw)
             try:
-                frame = decode(source.payload(raw), source.arrived_at(raw), greeter.threshold, greeter.cameras, now)
-                if source.max_age_seconds is not None and now - arrival_time(source.arrived_at(raw), now) > (
-                    source.max_age_seconds
-                ):
+                frame = decode(source.payload(raw), arrived_at, greeter.threshold, greeter.cameras, now)
+                age = now - arrival_time(arrived_at, now)
+                if source.max_age_seconds is not None and age > source.max_age_seconds:
                     frame = replace(frame, timing=Timing.STALE)  # waited too long on the queue
             except Exception as error:  # handed to the record's own handler: only that record fails
                 frame = error
